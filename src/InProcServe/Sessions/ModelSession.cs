@@ -1,0 +1,594 @@
+using System.Collections.Frozen;
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using InProcServe.Native;
+using InProcServe.Tensors;
+
+namespace InProcServe;
+
+/// <summary>
+/// A loaded ONNX model: its signature, and runs over tensors you provide. The untyped layer that typed
+/// models and the batcher build on.
+/// </summary>
+/// <remarks>
+/// Thread safety: any number of threads may call Run at once. <see cref="Dispose"/> may be called while
+/// runs are in flight: they finish, the native session is released after the last one returns, and
+/// later calls throw <see cref="ObjectDisposedException"/>.
+/// A run with caller-provided outputs allocates nothing on the managed heap unless its token can be canceled.
+/// </remarks>
+public sealed unsafe class ModelSession : IDisposable
+{
+    /// <summary>Inputs or outputs up to this count are tracked on the stack during a run.</summary>
+    private const int StackLimit = 16;
+
+    private readonly OrtSessionHandle handle;
+    private readonly FrozenDictionary<string, int> inputIndex;
+    private readonly FrozenDictionary<string, int> outputIndex;
+    private readonly string runFailed;
+
+    private ModelSession(OrtSessionHandle handle, string name)
+    {
+        this.handle = handle;
+        Name = name;
+        runFailed = $"Model '{name}': Run failed";
+        var session = handle.DangerousGetHandle();
+        Inputs = ReadSignature(session, input: true, name);
+        Outputs = ReadSignature(session, input: false, name);
+        Metadata = ReadMetadata(session, name);
+        inputIndex = Inputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
+        outputIndex = Outputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
+        handle.SetNames(Inputs.Select(i => i.Name).ToArray(), Outputs.Select(o => o.Name).ToArray());
+    }
+
+    /// <summary>The model's name in messages: <see cref="ModelSessionOptions.Name"/>, or derived from the file name.</summary>
+    public string Name { get; }
+
+    /// <summary>The inputs a run must provide, in model order.</summary>
+    public IReadOnlyList<TensorInfo> Inputs { get; }
+
+    /// <summary>The outputs a run can produce, in model order.</summary>
+    public IReadOnlyList<TensorInfo> Outputs { get; }
+
+    /// <summary>What the model file says about itself.</summary>
+    public ModelMetadata Metadata { get; }
+
+    /// <summary>Loads a model file.</summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="options">How to create the session. Default: null, the defaults of <see cref="ModelSessionOptions"/>.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="OnnxRuntimeException">ONNX Runtime could not load the model (corrupt file, unsupported operator, …).</exception>
+    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid value.</exception>
+    /// <exception cref="DllNotFoundException">The native ONNX Runtime library could not be loaded.</exception>
+    public static ModelSession Load(string path, ModelSessionOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        options ??= new ModelSessionOptions();
+        var name = options.Name ?? Path.GetFileNameWithoutExtension(path);
+        options.Validate(name);
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            throw new FileNotFoundException($"Model '{name}': the model file '{fullPath}' does not exist.", fullPath);
+        }
+
+        // A fresh optimized copy is loaded as is, skipping the optimization it already went through.
+        var cache = options.OptimizedModelPath is { } cachePath ? Path.GetFullPath(cachePath) : null;
+        var useCache = cache is not null && File.Exists(cache) && File.GetLastWriteTimeUtc(cache) >= File.GetLastWriteTimeUtc(fullPath);
+        var source = useCache ? cache! : fullPath;
+
+        OrtEnvironment.EnsureCreated();
+        using var sessionOptions = CreateSessionOptions(options, name, useCache ? GraphOptimizationLevel.None : options.GraphOptimization, useCache ? null : cache);
+        nint session;
+        using (var nativePath = new NativePath(source))
+        {
+            OrtStatus.Check(
+                OrtApi.CreateSession(OrtEnvironment.Handle, nativePath.Pointer, sessionOptions.DangerousGetHandle(), &session),
+                $"Model '{name}': loading '{source}' failed");
+        }
+
+        return Create(session, name);
+    }
+
+    /// <summary>Loads a model from its bytes (an ONNX protobuf), for models embedded in an assembly or fetched at run time.</summary>
+    /// <param name="model">The model file's contents; not needed after this returns.</param>
+    /// <param name="options">
+    /// How to create the session. Default: null, the defaults of <see cref="ModelSessionOptions"/>.
+    /// <see cref="ModelSessionOptions.OptimizedModelPath"/>, when set, is only written.
+    /// </param>
+    /// <exception cref="OnnxRuntimeException">ONNX Runtime could not load the model.</exception>
+    /// <exception cref="ArgumentException">The bytes are empty or an option is invalid.</exception>
+    public static ModelSession Load(ReadOnlySpan<byte> model, ModelSessionOptions? options = null)
+    {
+        options ??= new ModelSessionOptions();
+        var name = options.Name ?? "model";
+        options.Validate(name);
+        if (model.IsEmpty)
+        {
+            throw new ArgumentException($"Model '{name}': the model bytes are empty.", nameof(model));
+        }
+
+        OrtEnvironment.EnsureCreated();
+        var cache = options.OptimizedModelPath is { } cachePath ? Path.GetFullPath(cachePath) : null;
+        using var sessionOptions = CreateSessionOptions(options, name, options.GraphOptimization, cache);
+        nint session;
+        fixed (byte* bytes = model)
+        {
+            OrtStatus.Check(
+                OrtApi.CreateSessionFromArray(OrtEnvironment.Handle, bytes, (nuint)model.Length, sessionOptions.DangerousGetHandle(), &session),
+                $"Model '{name}': loading {model.Length} bytes failed");
+        }
+
+        return Create(session, name);
+    }
+
+    /// <summary>
+    /// Runs the model on <paramref name="inputs"/> and writes the requested outputs into the tensors you
+    /// provide: the fast path, with no copies and no managed allocation.
+    /// </summary>
+    /// <param name="inputs">Every model input, by name, in any order.</param>
+    /// <param name="outputs">The outputs to compute, by name, each into a tensor of the exact shape the model produces.</param>
+    /// <param name="cancellationToken">Cancels the run, also while ONNX Runtime is computing it.</param>
+    /// <exception cref="ArgumentException">
+    /// A name is unknown or repeated, an input is missing, or a tensor's element type or shape does not fit
+    /// the model; the message names the model, the tensor, what was expected and what came.
+    /// </exception>
+    /// <exception cref="OnnxRuntimeException">ONNX Runtime failed the run.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was canceled.</exception>
+    /// <exception cref="ObjectDisposedException">The session or a tensor was disposed.</exception>
+    public void Run(ReadOnlySpan<NamedTensor> inputs, ReadOnlySpan<NamedTensor> outputs, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Span<nint> inputValues = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
+        Span<nint> inputNames = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
+        Span<nint> outputValues = outputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[outputs.Length];
+        Span<nint> outputNames = outputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[outputs.Length];
+
+        var sessionAdded = false;
+        var inputsAdded = 0;
+        var outputsAdded = 0;
+        try
+        {
+            AddSessionRef(ref sessionAdded);
+            inputsAdded = BindInputs(inputs, inputNames, inputValues);
+            outputsAdded = BindOutputs(outputs, outputNames, outputValues);
+            Invoke(inputNames, inputValues, inputs.Length, outputNames, outputValues, outputs.Length, cancellationToken);
+        }
+        finally
+        {
+            ReleaseRefs(inputs, inputsAdded);
+            ReleaseRefs(outputs, outputsAdded);
+            if (sessionAdded)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Runs the model on <paramref name="inputs"/> and returns every output, allocated by ONNX Runtime.</summary>
+    /// <param name="inputs">Every model input, by name, in any order.</param>
+    /// <param name="cancellationToken">Cancels the run, also while ONNX Runtime is computing it.</param>
+    /// <returns>The outputs in model order; dispose them to free their memory.</returns>
+    /// <inheritdoc cref="Run(ReadOnlySpan{NamedTensor}, ReadOnlySpan{NamedTensor}, CancellationToken)" path="/exception"/>
+    public RunOutputs Run(ReadOnlySpan<NamedTensor> inputs, CancellationToken cancellationToken = default)
+    {
+        var all = new string[Outputs.Count];
+        for (var i = 0; i < all.Length; i++)
+        {
+            all[i] = Outputs[i].Name;
+        }
+
+        return Run(inputs, all, cancellationToken);
+    }
+
+    /// <summary>Runs the model on <paramref name="inputs"/> and returns the named outputs, allocated by ONNX Runtime.</summary>
+    /// <param name="inputs">Every model input, by name, in any order.</param>
+    /// <param name="outputNames">The outputs to compute; only the nodes they need run.</param>
+    /// <param name="cancellationToken">Cancels the run, also while ONNX Runtime is computing it.</param>
+    /// <returns>The outputs in the order requested; dispose them to free their memory.</returns>
+    /// <inheritdoc cref="Run(ReadOnlySpan{NamedTensor}, ReadOnlySpan{NamedTensor}, CancellationToken)" path="/exception"/>
+    public RunOutputs Run(ReadOnlySpan<NamedTensor> inputs, ReadOnlySpan<string> outputNames, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        Span<nint> inputValues = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
+        Span<nint> inputNames = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
+        var outputValues = new nint[outputNames.Length];
+        Span<nint> nativeOutputNames = outputNames.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[outputNames.Length];
+
+        var sessionAdded = false;
+        var inputsAdded = 0;
+        try
+        {
+            AddSessionRef(ref sessionAdded);
+            inputsAdded = BindInputs(inputs, inputNames, inputValues);
+            Span<bool> seen = Outputs.Count <= StackLimit ? stackalloc bool[StackLimit] : new bool[Outputs.Count];
+            for (var i = 0; i < outputNames.Length; i++)
+            {
+                var index = OutputIndex(outputNames[i], seen);
+                nativeOutputNames[i] = (nint)handle.OutputNames[index];
+            }
+
+            Invoke(inputNames, inputValues, inputs.Length, nativeOutputNames, outputValues, outputNames.Length, cancellationToken);
+        }
+        finally
+        {
+            ReleaseRefs(inputs, inputsAdded);
+            if (sessionAdded)
+            {
+                handle.DangerousRelease();
+            }
+        }
+
+        return WrapOutputs(outputNames, outputValues);
+    }
+
+    /// <summary>Releases the native session once runs in flight have returned; later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose() => handle.Dispose();
+
+    private static ModelSession Create(nint session, string name)
+    {
+        var handle = new OrtSessionHandle(session);
+        try
+        {
+            return new ModelSession(handle, name);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static OrtSessionOptionsHandle CreateSessionOptions(ModelSessionOptions options, string name, GraphOptimizationLevel optimization, string? writeOptimizedTo)
+    {
+        var context = $"Model '{name}': setting session options";
+        nint created;
+        OrtStatus.Check(OrtApi.CreateSessionOptions(&created), context);
+        var sessionOptions = new OrtSessionOptionsHandle(created);
+        try
+        {
+            if (options.IntraOpThreads > 0)
+            {
+                OrtStatus.Check(OrtApi.SetIntraOpNumThreads(created, options.IntraOpThreads), context);
+            }
+
+            if (options.InterOpThreads > 0)
+            {
+                OrtStatus.Check(OrtApi.SetInterOpNumThreads(created, options.InterOpThreads), context);
+                if (options.InterOpThreads > 1)
+                {
+                    OrtStatus.Check(OrtApi.SetSessionExecutionMode(created, OrtExecutionMode.Parallel), context);
+                }
+            }
+
+            OrtStatus.Check(OrtApi.SetSessionGraphOptimizationLevel(created, optimization), context);
+            OrtStatus.Check(options.EnableCpuMemoryArena ? OrtApi.EnableCpuMemArena(created) : OrtApi.DisableCpuMemArena(created), context);
+            if (writeOptimizedTo is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(writeOptimizedTo)!);
+                using var nativePath = new NativePath(writeOptimizedTo);
+                OrtStatus.Check(OrtApi.SetOptimizedModelFilePath(created, nativePath.Pointer), context);
+            }
+
+            return sessionOptions;
+        }
+        catch
+        {
+            sessionOptions.Dispose();
+            throw;
+        }
+    }
+
+    private void AddSessionRef(ref bool added)
+    {
+        try
+        {
+            handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            ThrowDisposed();
+        }
+    }
+
+    /// <summary>Validates the inputs against the signature and collects their native names and values.</summary>
+    /// <returns>How many tensor references were taken (released by the caller, also on failure).</returns>
+    private int BindInputs(ReadOnlySpan<NamedTensor> inputs, Span<nint> names, Span<nint> values)
+    {
+        Span<bool> seen = Inputs.Count <= StackLimit ? stackalloc bool[StackLimit] : new bool[Inputs.Count];
+        var added = 0;
+        for (var i = 0; i < inputs.Length; i++)
+        {
+            var (name, value) = inputs[i];
+            if (!inputIndex.TryGetValue(name ?? "", out var index))
+            {
+                throw UnknownName(name, "input", Inputs);
+            }
+
+            if (seen[index])
+            {
+                throw new ArgumentException($"Model '{Name}': input '{name}' is given twice.", nameof(inputs));
+            }
+
+            seen[index] = true;
+            CheckTensor(value, Inputs[index], "input", nameof(inputs));
+            AddTensorRef(value);
+            added++;
+            names[i] = (nint)handle.InputNames[index];
+            values[i] = value.Handle.DangerousGetHandle();
+        }
+
+        if (inputs.Length != Inputs.Count)
+        {
+            throw MissingInputs(seen);
+        }
+
+        return added;
+    }
+
+    private int BindOutputs(ReadOnlySpan<NamedTensor> outputs, Span<nint> names, Span<nint> values)
+    {
+        Span<bool> seen = Outputs.Count <= StackLimit ? stackalloc bool[StackLimit] : new bool[Outputs.Count];
+        var added = 0;
+        for (var i = 0; i < outputs.Length; i++)
+        {
+            var (name, value) = outputs[i];
+            var index = OutputIndex(name, seen);
+            CheckTensor(value, Outputs[index], "output", nameof(outputs));
+            AddTensorRef(value);
+            added++;
+            names[i] = (nint)handle.OutputNames[index];
+            values[i] = value.Handle.DangerousGetHandle();
+        }
+
+        return added;
+    }
+
+    private int OutputIndex(string name, Span<bool> seen)
+    {
+        if (!outputIndex.TryGetValue(name ?? "", out var index))
+        {
+            throw UnknownName(name, "output", Outputs);
+        }
+
+        if (seen[index])
+        {
+            throw new ArgumentException($"Model '{Name}': output '{name}' is requested twice.", "outputs");
+        }
+
+        seen[index] = true;
+        return index;
+    }
+
+    private void Invoke(Span<nint> inputNames, Span<nint> inputValues, int inputCount, Span<nint> outputNames, Span<nint> outputValues, int outputCount, CancellationToken cancellationToken)
+    {
+        var session = handle.DangerousGetHandle();
+        fixed (nint* inNames = inputNames, inValues = inputValues, outNames = outputNames, outValues = outputValues)
+        {
+            if (!cancellationToken.CanBeCanceled)
+            {
+                OrtStatus.Check(OrtApi.Run(session, 0, inNames, inValues, (nuint)inputCount, outNames, (nuint)outputCount, outValues), runFailed);
+                return;
+            }
+
+            // Each cancellable run gets its own run options, so terminating it stops this run only.
+            nint created;
+            OrtStatus.Check(OrtApi.CreateRunOptions(&created), runFailed);
+            using var runOptions = new OrtRunOptionsHandle(created);
+            nint status;
+            using (cancellationToken.UnsafeRegister(static state => OrtStatus.Check(OrtApi.RunOptionsSetTerminate(((OrtRunOptionsHandle)state!).DangerousGetHandle())), runOptions))
+            {
+                status = OrtApi.Run(session, created, inNames, inValues, (nuint)inputCount, outNames, (nuint)outputCount, outValues);
+            }
+
+            if (status != 0 && cancellationToken.IsCancellationRequested)
+            {
+                OrtApi.ReleaseStatus(status);
+                throw new OperationCanceledException($"Model '{Name}': the run was canceled.", cancellationToken);
+            }
+
+            OrtStatus.Check(status, runFailed);
+        }
+    }
+
+    private RunOutputs WrapOutputs(ReadOnlySpan<string> names, nint[] values)
+    {
+        var outputs = new NamedTensor[names.Length];
+        var wrapped = 0;
+        try
+        {
+            for (; wrapped < names.Length; wrapped++)
+            {
+                outputs[wrapped] = new(names[wrapped], TensorValue.FromOwnedValue(values[wrapped], $"Model '{Name}' output '{names[wrapped]}'"));
+            }
+
+            return new RunOutputs(outputs);
+        }
+        catch
+        {
+            for (var i = 0; i < wrapped; i++) outputs[i].Value.Dispose();
+            for (var i = wrapped + 1; i < values.Length; i++) OrtApi.ReleaseValue(values[i]);
+            throw;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void CheckTensor(TensorValue? value, TensorInfo expected, string role, string parameter)
+    {
+        if (value is null)
+        {
+            throw new ArgumentNullException(parameter, $"Model '{Name}': {role} '{expected.Name}' has no tensor (null).");
+        }
+
+        var shape = value.Shape;
+        var fits = value.ElementType == expected.ElementType && shape.Length == expected.Shape.Length;
+        for (var d = 0; fits && d < shape.Length; d++)
+        {
+            fits = expected.Shape[d] < 0 || expected.Shape[d] == shape[d];
+        }
+
+        if (!fits)
+        {
+            throw Mismatch(value, expected, role, parameter);
+        }
+    }
+
+    private static void AddTensorRef(TensorValue value)
+    {
+        var added = false;
+        try
+        {
+            value.Handle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new ObjectDisposedException(nameof(TensorValue), $"A {value} tensor passed to the run was already disposed.");
+        }
+    }
+
+    private static void ReleaseRefs(ReadOnlySpan<NamedTensor> tensors, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            tensors[i].Value.Handle.DangerousRelease();
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ArgumentException Mismatch(TensorValue value, TensorInfo expected, string role, string parameter)
+    {
+        var shape = value.Shape;
+        string reason;
+        if (value.ElementType != expected.ElementType)
+        {
+            reason = $"the element type is {TensorElement.Name(value.ElementType)}, not {TensorElement.Name(expected.ElementType)}";
+        }
+        else if (shape.Length != expected.Shape.Length)
+        {
+            reason = $"the rank is {shape.Length}, not {expected.Shape.Length}";
+        }
+        else
+        {
+            var d = 0;
+            while (expected.Shape[d] < 0 || expected.Shape[d] == shape[d]) d++;
+            reason = $"dimension {d} is {shape[d]}, not {expected.Shape[d]}";
+        }
+
+        return new ArgumentException($"Model '{Name}': {role} '{expected.Name}' expects {expected.TypeAndShape} but got {value}: {reason}.", parameter);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ArgumentException UnknownName(string? name, string role, IReadOnlyList<TensorInfo> known) =>
+        new($"Model '{Name}' has no {role} named '{name}'. Its {role}s are: {string.Join(", ", known)}.", role + "s");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ArgumentException MissingInputs(Span<bool> seen)
+    {
+        var missing = new List<string>();
+        for (var i = 0; i < Inputs.Count; i++)
+        {
+            if (!seen[i]) missing.Add(Inputs[i].ToString());
+        }
+
+        return new ArgumentException(
+            $"Model '{Name}': the run is missing {(missing.Count == 1 ? "input" : "inputs")} {string.Join(", ", missing)}. Every model input must be given.",
+            "inputs");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ThrowDisposed() => throw new ObjectDisposedException(nameof(ModelSession), $"Model '{Name}': the session was disposed.");
+
+    private static IReadOnlyList<TensorInfo> ReadSignature(nint session, bool input, string modelName)
+    {
+        var context = $"Model '{modelName}': reading its {(input ? "inputs" : "outputs")}";
+        nuint count;
+        OrtStatus.Check(input ? OrtApi.SessionGetInputCount(session, &count) : OrtApi.SessionGetOutputCount(session, &count), context);
+        var infos = new TensorInfo[(int)count];
+        for (nuint i = 0; i < count; i++)
+        {
+            byte* rawName;
+            nint typeInfo;
+            OrtStatus.Check(input ? OrtApi.SessionGetInputName(session, i, OrtEnvironment.DefaultAllocator, &rawName) : OrtApi.SessionGetOutputName(session, i, OrtEnvironment.DefaultAllocator, &rawName), context);
+            var name = OrtEnvironment.TakeString(rawName);
+            OrtStatus.Check(input ? OrtApi.SessionGetInputTypeInfo(session, i, &typeInfo) : OrtApi.SessionGetOutputTypeInfo(session, i, &typeInfo), context);
+            using var typeInfoHandle = new OrtTypeInfoHandle(typeInfo);
+            infos[(int)i] = ReadTensorInfo(name, typeInfo, context);
+        }
+
+        return infos;
+    }
+
+    private static TensorInfo ReadTensorInfo(string name, nint typeInfo, string context)
+    {
+        OnnxType kind;
+        OrtStatus.Check(OrtApi.GetOnnxTypeFromTypeInfo(typeInfo, &kind), context);
+        if (kind != OnnxType.Tensor)
+        {
+            return new TensorInfo(name, TensorElementType.Undefined, [], []);
+        }
+
+        // Borrowed from typeInfo: not released here.
+        nint tensorInfo;
+        TensorElementType elementType;
+        nuint rank;
+        OrtStatus.Check(OrtApi.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo), context);
+        OrtStatus.Check(OrtApi.GetTensorElementType(tensorInfo, &elementType), context);
+        OrtStatus.Check(OrtApi.GetDimensionsCount(tensorInfo, &rank), context);
+        var dimensions = new long[(int)rank];
+        var symbols = new nint[(int)rank];
+        fixed (long* dims = dimensions)
+        fixed (nint* syms = symbols)
+        {
+            OrtStatus.Check(OrtApi.GetDimensions(tensorInfo, dims, rank), context);
+            OrtStatus.Check(OrtApi.GetSymbolicDimensions(tensorInfo, (byte**)syms, rank), context);
+        }
+
+        var names = symbols.Select(symbol => System.Runtime.InteropServices.Marshal.PtrToStringUTF8(symbol) is { Length: > 0 } text ? text : null);
+        return new TensorInfo(name, elementType, [.. dimensions], [.. names]);
+    }
+
+    private static ModelMetadata ReadMetadata(nint session, string modelName)
+    {
+        var context = $"Model '{modelName}': reading its metadata";
+        var allocator = OrtEnvironment.DefaultAllocator;
+        nint metadata;
+        OrtStatus.Check(OrtApi.SessionGetModelMetadata(session, &metadata), context);
+        using var metadataHandle = new OrtModelMetadataHandle(metadata);
+
+        string Read(delegate* unmanaged<nint, nint, byte**, nint> getter)
+        {
+            byte* text;
+            OrtStatus.Check(getter(metadataHandle.DangerousGetHandle(), allocator, &text), context);
+            return OrtEnvironment.TakeString(text);
+        }
+
+        long version;
+        OrtStatus.Check(OrtApi.ModelMetadataGetVersion(metadata, &version), context);
+
+        byte** keys;
+        long keyCount;
+        OrtStatus.Check(OrtApi.ModelMetadataGetCustomMetadataMapKeys(metadata, allocator, &keys, &keyCount), context);
+        var custom = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            for (long i = 0; i < keyCount; i++)
+            {
+                byte* value;
+                OrtStatus.Check(OrtApi.ModelMetadataLookupCustomMetadataMap(metadata, allocator, keys[i], &value), context);
+                custom[System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)keys[i]) ?? ""] = value is null ? "" : OrtEnvironment.TakeString(value);
+            }
+        }
+        finally
+        {
+            for (long i = 0; i < keyCount; i++) OrtApi.AllocatorFree(allocator, keys[i]);
+            if (keys is not null) OrtApi.AllocatorFree(allocator, keys);
+        }
+
+        return new ModelMetadata(
+            Read(OrtApi.ModelMetadataGetProducerName),
+            Read(OrtApi.ModelMetadataGetGraphName),
+            Read(OrtApi.ModelMetadataGetDomain),
+            Read(OrtApi.ModelMetadataGetDescription),
+            version,
+            custom.ToFrozenDictionary(StringComparer.Ordinal));
+    }
+}
