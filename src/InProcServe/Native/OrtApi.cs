@@ -107,5 +107,8 @@ internal static unsafe class OrtApi
     internal static readonly delegate* unmanaged<byte*> GetBuildInfoString = (delegate* unmanaged<byte*>)Slot(254);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static nint Slot(int index) => ((nint*)OrtLibrary.Table)[index];
+    private static nint Slot(int index) =>
+        OrtLibrary.Table != 0
+            ? ((nint*)OrtLibrary.Table)[index]
+            : throw new InvalidOperationException("InProcServe bug: the ONNX Runtime API was used before OrtLibrary.EnsureLoaded.");
 }

@@ -49,21 +49,23 @@ internal static unsafe class OrtLibrary
                 return;
             }
 
-            Load(explicitPath);
+            var (apiTable, loadedFrom, version) = Resolve(explicitPath, Environment.GetEnvironmentVariable(EnvironmentVariable), AppContext.BaseDirectory);
+            LoadedFrom = loadedFrom;
+            LoadedVersion = version;
+            Volatile.Write(ref table, apiTable);
         }
     }
 
-    private static void Load(string? explicitPath)
+    /// <summary>Tries each candidate in order and returns the first that loads; changes no state of this class.</summary>
+    /// <exception cref="DllNotFoundException">No candidate loaded; the message lists each one and why.</exception>
+    internal static (nint Table, string LoadedFrom, string? Version) Resolve(string? explicitPath, string? environmentValue, string appFolder)
     {
         var attempts = new StringBuilder();
-        foreach (var (candidate, source, isSearchName) in Candidates(explicitPath))
+        foreach (var (candidate, source, isSearchName) in Candidates(explicitPath, environmentValue, appFolder))
         {
             if (TryLoad(candidate, isSearchName, out var apiTable, out var version, out var failure))
             {
-                LoadedFrom = candidate;
-                LoadedVersion = version;
-                Volatile.Write(ref table, apiTable);
-                return;
+                return (apiTable, candidate, version);
             }
 
             attempts.Append("  - ").Append(source).Append(": ").Append(candidate).Append(" → ").AppendLine(failure);
@@ -79,7 +81,7 @@ internal static unsafe class OrtLibrary
     /// The places to try, in order. An explicit path or the environment variable, when given, is the only
     /// candidate: an app that names a library must not silently run on another one.
     /// </summary>
-    private static IEnumerable<(string Candidate, string Source, bool IsSearchName)> Candidates(string? explicitPath)
+    internal static IEnumerable<(string Candidate, string Source, bool IsSearchName)> Candidates(string? explicitPath, string? environmentValue, string appFolder)
     {
         if (explicitPath is not null)
         {
@@ -91,10 +93,9 @@ internal static unsafe class OrtLibrary
             yield break;
         }
 
-        var fromEnvironment = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrEmpty(fromEnvironment))
+        if (!string.IsNullOrEmpty(environmentValue))
         {
-            foreach (var file in FilesAt(fromEnvironment))
+            foreach (var file in FilesAt(environmentValue))
             {
                 yield return (file, $"environment variable {EnvironmentVariable}", false);
             }
@@ -102,7 +103,6 @@ internal static unsafe class OrtLibrary
             yield break;
         }
 
-        var appFolder = AppContext.BaseDirectory;
         foreach (var name in FileNames)
         {
             yield return (Path.Combine(appFolder, name), "app folder", false);
