@@ -5,18 +5,52 @@ namespace InProcServe.Native;
 
 // One SafeHandle type per native ONNX Runtime object. SafeHandle's reference count is what makes
 // disposal safe while other threads still call: every native call on a shared object runs between
-// DangerousAddRef and DangerousRelease, so Dispose only marks the handle closed and the native object
-// is released when the last call in flight returns; later calls get ObjectDisposedException.
+// TryAddRef and DangerousRelease, so Dispose only marks the handle and the native object is released
+// when the last call in flight returns.
 
 /// <summary>Base of every ONNX Runtime handle: NULL is invalid.</summary>
 internal abstract class OrtHandle : SafeHandle
 {
+    private volatile bool disposeRequested;
+
     protected OrtHandle()
         : base(invalidHandleValue: 0, ownsHandle: true)
     {
     }
 
     public override bool IsInvalid => handle == 0;
+
+    /// <summary>Whether Dispose was called, even if calls in flight still keep the native object alive.</summary>
+    internal bool IsDisposeRequested => disposeRequested;
+
+    /// <summary>
+    /// Takes a reference for one native call, or returns false once Dispose was called. SafeHandle alone
+    /// would still hand out references while earlier calls keep it open; new calls must be refused at once.
+    /// </summary>
+    internal bool TryAddRef()
+    {
+        if (disposeRequested)
+        {
+            return false;
+        }
+
+        var added = false;
+        try
+        {
+            DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        return added;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        disposeRequested = true;
+        base.Dispose(disposing);
+    }
 }
 
 /// <summary>An <c>OrtSession*</c>, plus the UTF-8 input and output names that every Run passes back.</summary>

@@ -280,11 +280,8 @@ public sealed unsafe class ModelSession : IDisposable
 
     private void AddSessionRef(ref bool added)
     {
-        try
-        {
-            handle.DangerousAddRef(ref added);
-        }
-        catch (ObjectDisposedException)
+        added = handle.TryAddRef();
+        if (!added)
         {
             ThrowDisposed();
         }
@@ -311,7 +308,7 @@ public sealed unsafe class ModelSession : IDisposable
 
             seen[index] = true;
             CheckTensor(value, Inputs[index], "input", nameof(inputs));
-            AddTensorRef(value);
+            AddTensorRef(value, "input", Inputs[index].Name);
             added++;
             names[i] = (nint)handle.InputNames[index];
             values[i] = value.Handle.DangerousGetHandle();
@@ -334,7 +331,7 @@ public sealed unsafe class ModelSession : IDisposable
             var (name, value) = outputs[i];
             var index = OutputIndex(name, seen);
             CheckTensor(value, Outputs[index], "output", nameof(outputs));
-            AddTensorRef(value);
+            AddTensorRef(value, "output", Outputs[index].Name);
             added++;
             names[i] = (nint)handle.OutputNames[index];
             values[i] = value.Handle.DangerousGetHandle();
@@ -432,16 +429,11 @@ public sealed unsafe class ModelSession : IDisposable
         }
     }
 
-    private static void AddTensorRef(TensorValue value)
+    private void AddTensorRef(TensorValue value, string role, string name)
     {
-        var added = false;
-        try
+        if (!value.Handle.TryAddRef())
         {
-            value.Handle.DangerousAddRef(ref added);
-        }
-        catch (ObjectDisposedException)
-        {
-            throw new ObjectDisposedException(nameof(TensorValue), $"A {value} tensor passed to the run was already disposed.");
+            throw new ObjectDisposedException(nameof(TensorValue), $"Model '{Name}': the {value} tensor given as {role} '{name}' was disposed.");
         }
     }
 

@@ -123,7 +123,7 @@ public sealed unsafe class TensorValue : IDisposable
     public Span<T> GetSpan<T>()
         where T : unmanaged
     {
-        ObjectDisposedException.ThrowIf(Handle.IsClosed, this);
+        ObjectDisposedException.ThrowIf(Handle.IsDisposeRequested, this);
         var requested = TensorElement.Of<T>();
         if (requested != ElementType)
         {
