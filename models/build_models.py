@@ -127,6 +127,8 @@ def tensor_json(array):
     # np.ascontiguousarray would turn a scalar into shape [1]; np.asarray keeps shape [].
     array = np.asarray(array, order="C")
     dtype = array.dtype
+    if dtype.kind in "OU":
+        return {"type": "string", "shape": list(array.shape), "data": [str(v) for v in array.reshape(-1)]}
     flat = array.reshape(-1)
     if dtype == np.bool_:
         data = [bool(v) for v in flat]
@@ -427,6 +429,25 @@ def build_fixed():
                     [{"inputs": {"x": x}, "outputs": {"y": x + np.float32(1.0)}}])
 
 
+def build_strings():
+    # String tensors: UTF-8 text in and out. Slice moves elements without looking inside them, so the
+    # output checks the binding's encoding and element order, not an operator's text handling.
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["text", "starts", "ends", "axes", "steps"], ["reversed"], name="Reverse")],
+        "strings",
+        inputs=[helper.make_tensor_value_info("text", TensorProto.STRING, ["batch", 3])],
+        outputs=[helper.make_tensor_value_info("reversed", TensorProto.STRING, ["batch", 3])],
+        initializer=[const_i64("starts", [-1]), const_i64("ends", [np.iinfo(np.int64).min]),
+                     const_i64("axes", [1]), const_i64("steps", [-1])],
+    )
+    model = make_model(graph, "reversed = each row of text in reverse order: string tensors in and out.", model_version=1)
+    save_model(model, "strings.onnx")
+
+    text = np.array([["fraud", "", "naïve café"], ["日本語", "emoji 🙂", "a" * 300]], dtype=object)
+    write_reference("strings.reference.json", "strings.onnx", 0.0,
+                    [{"inputs": {"text": text}, "outputs": {"reversed": text[:, ::-1]}}])
+
+
 def build_slow():
     # Run time grows with the trip count given at run time, so a test can start a run that takes
     # seconds and cancel it while ONNX Runtime is inside it. The 512x512 weight is made by
@@ -491,6 +512,7 @@ def main():
     build_dynamic()
     build_fixed()
     build_slow()
+    build_strings()
     for name in sorted(os.listdir(HERE)):
         if name.endswith((".onnx", ".json")):
             print(f"{os.path.getsize(os.path.join(HERE, name)):8d}  {name}")

@@ -63,6 +63,9 @@ internal static unsafe class OrtApi
     internal static readonly delegate* unmanaged<nint, void*, nuint, long*, nuint, TensorElementType, nint*, nint> CreateTensorWithDataAsOrtValue = (delegate* unmanaged<nint, void*, nuint, long*, nuint, TensorElementType, nint*, nint>)Slot(49);
     internal static readonly delegate* unmanaged<nint, int*, nint> IsTensor = (delegate* unmanaged<nint, int*, nint>)Slot(50);
     internal static readonly delegate* unmanaged<nint, void**, nint> GetTensorMutableData = (delegate* unmanaged<nint, void**, nint>)Slot(51);
+    internal static readonly delegate* unmanaged<nint, byte**, nuint, nint> FillStringTensor = (delegate* unmanaged<nint, byte**, nuint, nint>)Slot(52);
+    internal static readonly delegate* unmanaged<nint, nuint*, nint> GetStringTensorDataLength = (delegate* unmanaged<nint, nuint*, nint>)Slot(53);
+    internal static readonly delegate* unmanaged<nint, void*, nuint, nuint*, nuint, nint> GetStringTensorContent = (delegate* unmanaged<nint, void*, nuint, nuint*, nuint, nint>)Slot(54);
 
     // Type information
     internal static readonly delegate* unmanaged<nint, nint*, nint> CastTypeInfoToTensorInfo = (delegate* unmanaged<nint, nint*, nint>)Slot(55);

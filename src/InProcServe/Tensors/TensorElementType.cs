@@ -23,7 +23,7 @@ public enum TensorElementType
     Int32 = 6,
     /// <summary>64-bit signed integer: <see cref="long"/>.</summary>
     Int64 = 7,
-    /// <summary>UTF-8 string (not yet bindable).</summary>
+    /// <summary>UTF-8 string: <see cref="string"/>, through <see cref="TensorValue.CreateStrings"/> and <see cref="TensorValue.GetStrings"/>.</summary>
     String = 8,
     /// <summary>Boolean, one byte per element: <see cref="bool"/>.</summary>
     Bool = 9,

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using InProcServe.Native;
 using InProcServe.Tensors;
 
@@ -116,6 +118,104 @@ public sealed unsafe class TensorValue : IDisposable
         return tensor;
     }
 
+    /// <summary>
+    /// Creates a string tensor. Strings can't be shared with ONNX Runtime, which keeps its own: they are
+    /// encoded as UTF-8 and copied in.
+    /// </summary>
+    /// <param name="values">The strings, row-major.</param>
+    /// <param name="shape">The dimensions; their product must equal the number of strings.</param>
+    /// <exception cref="ArgumentException">A dimension is negative, the shape does not match the count, or a string is null.</exception>
+    public static TensorValue CreateStrings(ReadOnlySpan<string> values, ReadOnlySpan<long> shape)
+    {
+        var count = ElementCountOf(shape);
+        if (count != values.Length)
+        {
+            throw new ArgumentException(
+                $"The shape {TensorElement.FormatShape(shape)} holds {count} elements, but {values.Length} strings were given.", nameof(values));
+        }
+
+        var bytes = 0;
+        foreach (var value in values)
+        {
+            if (value is null)
+            {
+                throw new ArgumentException("A string tensor can't hold null; use \"\" for an empty string.", nameof(values));
+            }
+
+            bytes = checked(bytes + Encoding.UTF8.GetByteCount(value) + 1);
+        }
+
+        OrtEnvironment.EnsureCreated();
+        nint created;
+        fixed (long* dimensions = shape)
+        {
+            OrtStatus.Check(
+                OrtApi.CreateTensorAsOrtValue(OrtEnvironment.DefaultAllocator, dimensions, (nuint)shape.Length, TensorElementType.String, &created),
+                "Allocating a string tensor");
+        }
+
+        var tensor = new TensorValue(new OrtValueHandle(created), TensorElementType.String, shape.ToArray(), count, data: null);
+        var text = (byte*)NativeMemory.Alloc((nuint)Math.Max(bytes, 1));
+        var pointers = (byte**)NativeMemory.Alloc((nuint)Math.Max(values.Length, 1), (nuint)sizeof(byte*));
+        try
+        {
+            var next = text;
+            for (var i = 0; i < values.Length; i++)
+            {
+                pointers[i] = next;
+                var written = Encoding.UTF8.GetBytes(values[i], new Span<byte>(next, bytes - (int)(next - text)));
+                next[written] = 0;
+                next += written + 1;
+            }
+
+            OrtStatus.Check(OrtApi.FillStringTensor(created, pointers, (nuint)values.Length), "Filling a string tensor");
+            return tensor;
+        }
+        catch
+        {
+            tensor.Dispose();
+            throw;
+        }
+        finally
+        {
+            NativeMemory.Free(pointers);
+            NativeMemory.Free(text);
+        }
+    }
+
+    /// <summary>Copies the strings out of a string tensor, row-major.</summary>
+    /// <exception cref="InvalidOperationException">The tensor does not hold strings.</exception>
+    /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
+    public string[] GetStrings()
+    {
+        ObjectDisposedException.ThrowIf(Handle.IsDisposeRequested, this);
+        if (ElementType != TensorElementType.String)
+        {
+            throw new InvalidOperationException($"This tensor holds {TensorElement.Name(ElementType)} elements, not strings; read it with GetSpan.");
+        }
+
+        var value = Handle.DangerousGetHandle();
+        nuint length;
+        OrtStatus.Check(OrtApi.GetStringTensorDataLength(value, &length), "Reading a string tensor");
+        var content = new byte[(int)length];
+        var offsets = new nuint[ElementCount];
+        fixed (byte* contentPointer = content)
+        fixed (nuint* offsetsPointer = offsets)
+        {
+            OrtStatus.Check(OrtApi.GetStringTensorContent(value, contentPointer, length, offsetsPointer, (nuint)offsets.Length), "Reading a string tensor");
+        }
+
+        // The strings are stored back to back without terminators; offset i is where string i starts.
+        var strings = new string[offsets.Length];
+        for (var i = 0; i < strings.Length; i++)
+        {
+            var end = i + 1 < offsets.Length ? (int)offsets[i + 1] : content.Length;
+            strings[i] = Encoding.UTF8.GetString(content, (int)offsets[i], end - (int)offsets[i]);
+        }
+
+        return strings;
+    }
+
     /// <summary>The elements as a span, row-major. Valid until the tensor is disposed.</summary>
     /// <typeparam name="T">The .NET type of <see cref="ElementType"/>.</typeparam>
     /// <exception cref="InvalidOperationException"><typeparamref name="T"/> is not the tensor's element type.</exception>
@@ -167,7 +267,7 @@ public sealed unsafe class TensorValue : IDisposable
                 OrtStatus.Check(OrtApi.GetDimensions(info, dimensions, rank), description);
             }
 
-            if (TensorElement.SizeOf(elementType) == 0)
+            if (TensorElement.SizeOf(elementType) == 0 && elementType != TensorElementType.String)
             {
                 throw new NotSupportedException($"{description} holds {TensorElement.Name(elementType)} elements, which have no .NET type here.");
             }
@@ -183,8 +283,13 @@ public sealed unsafe class TensorValue : IDisposable
 
     private static TensorValue Wrap(OrtValueHandle handle, TensorElementType elementType, long[] shape, long count)
     {
-        void* data;
-        OrtStatus.Check(OrtApi.GetTensorMutableData(handle.DangerousGetHandle(), &data), "Reading tensor data");
+        // A string tensor's data is an array of C++ std::string, never exposed: strings are read with GetStrings.
+        void* data = null;
+        if (elementType != TensorElementType.String)
+        {
+            OrtStatus.Check(OrtApi.GetTensorMutableData(handle.DangerousGetHandle(), &data), "Reading tensor data");
+        }
+
         return new TensorValue(handle, elementType, shape, count, data);
     }
 

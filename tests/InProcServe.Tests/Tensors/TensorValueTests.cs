@@ -77,6 +77,21 @@ public sealed class TensorValueTests
     }
 
     [Fact]
+    public void Strings_round_trip_as_UTF8_and_are_not_readable_as_numbers()
+    {
+        string[] text = ["", "naïve", "日本語 🙂", new string('x', 1000)];
+        using var tensor = TensorValue.CreateStrings(text, [2, 2]);
+        using var numbers = TensorValue.Create(new float[1], [1]);
+
+        Assert.Equal(text, tensor.GetStrings());
+        Assert.Equal("string[2,2]", tensor.ToString());
+        Assert.Throws<InvalidOperationException>(() => tensor.GetSpan<byte>());
+        Assert.Throws<InvalidOperationException>(() => numbers.GetStrings());
+        Assert.Throws<ArgumentException>(() => TensorValue.CreateStrings(["a", null!], [2]));
+        Assert.Throws<ArgumentException>(() => TensorValue.CreateStrings(["a"], [2]));
+    }
+
+    [Fact]
     public void A_disposed_tensor_refuses_access()
     {
         var tensor = TensorValue.Create(new float[4], [4]);

@@ -55,6 +55,7 @@ internal sealed record ReferenceTensor(string Name, string Type, long[] Shape, J
         "uint32" => TensorElementType.UInt32,
         "uint64" => TensorElementType.UInt64,
         "bool" => TensorElementType.Bool,
+        "string" => TensorElementType.String,
         _ => throw new InvalidDataException($"Unknown reference type '{Type}'."),
     };
 
@@ -73,6 +74,7 @@ internal sealed record ReferenceTensor(string Name, string Type, long[] Shape, J
         TensorElementType.UInt32 => TensorValue.Create(Data.Select(d => d.GetUInt32()).ToArray(), Shape),
         TensorElementType.UInt64 => TensorValue.Create(Data.Select(d => d.GetUInt64()).ToArray(), Shape),
         TensorElementType.Bool => TensorValue.Create(Data.Select(d => d.GetBoolean()).ToArray(), Shape),
+        TensorElementType.String => TensorValue.CreateStrings(Data.Select(d => d.GetString()!).ToArray(), Shape),
         _ => throw new InvalidOperationException(),
     };
 
@@ -91,6 +93,7 @@ internal sealed record ReferenceTensor(string Name, string Type, long[] Shape, J
         TensorElementType.UInt32 => TensorValue.Allocate<uint>(Shape),
         TensorElementType.UInt64 => TensorValue.Allocate<ulong>(Shape),
         TensorElementType.Bool => TensorValue.Allocate<bool>(Shape),
+        TensorElementType.String => TensorValue.CreateStrings(Data.Select(_ => "").ToArray(), Shape),
         _ => throw new InvalidOperationException(),
     };
 
@@ -113,6 +116,7 @@ internal sealed record ReferenceTensor(string Name, string Type, long[] Shape, J
             case TensorElementType.UInt32: AssertExact(actual.GetSpan<uint>(), d => d.GetUInt32()); break;
             case TensorElementType.UInt64: AssertExact(actual.GetSpan<ulong>(), d => d.GetUInt64()); break;
             case TensorElementType.Bool: AssertExact(actual.GetSpan<bool>(), d => d.GetBoolean()); break;
+            case TensorElementType.String: Assert.Equal(Data.Select(d => d.GetString()), actual.GetStrings()); break;
         }
     }
 
