@@ -221,8 +221,54 @@ public sealed unsafe class ModelSession : IDisposable
         return WrapOutputs(outputNames, outputValues);
     }
 
+    /// <summary>
+    /// Binds typed contracts to this model: <typeparamref name="TInput"/> fills its inputs, <typeparamref name="TOutput"/>
+    /// reads its outputs. The contracts' declared tensors are checked against the model's signature here, once.
+    /// </summary>
+    /// <typeparam name="TInput">A type marked <see cref="ModelInputAttribute"/>.</typeparam>
+    /// <typeparam name="TOutput">A type marked <see cref="ModelOutputAttribute"/>.</typeparam>
+    /// <param name="maxBatchSize">The most rows one run takes. Default: 64. A model whose batch dimension is fixed at 1 gets 1.</param>
+    /// <returns>A runner over this session; disposing it leaves the session open.</returns>
+    /// <exception cref="InvalidOperationException">The contracts don't fit the model; the message lists every difference and the model's signature.</exception>
+    public ModelRunner<TInput, TOutput> CreateRunner<TInput, TOutput>(int maxBatchSize = 64)
+        where TInput : IModelInput<TInput>
+        where TOutput : IModelOutput<TOutput>
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        var binding = ContractBinding.Bind(this, $"{typeof(TInput).Name} → {typeof(TOutput).Name}", TInput.InputTensors, TOutput.OutputTensors);
+        return new ModelRunner<TInput, TOutput>(binding, binding.FixedBatchSize ?? maxBatchSize);
+    }
+
     /// <summary>Releases the native session once runs in flight have returned; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => handle.Dispose();
+
+    /// <summary>The native name of input <paramref name="index"/>, valid while the session lives.</summary>
+    internal nint InputNamePointer(int index) => (nint)handle.InputNames[index];
+
+    /// <summary>The native name of output <paramref name="index"/>, valid while the session lives.</summary>
+    internal nint OutputNamePointer(int index) => (nint)handle.OutputNames[index];
+
+    /// <summary>
+    /// Runs over values already checked against the signature (a bound contract's batch buffers): no
+    /// validation, no lookups, only the reference that keeps the session alive during the call.
+    /// </summary>
+    internal void RunBound(Span<nint> inputNames, Span<nint> inputValues, Span<nint> outputNames, Span<nint> outputValues, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!handle.TryAddRef())
+        {
+            ThrowDisposed();
+        }
+
+        try
+        {
+            Invoke(inputNames, inputValues, inputValues.Length, outputNames, outputValues, outputValues.Length, cancellationToken);
+        }
+        finally
+        {
+            handle.DangerousRelease();
+        }
+    }
 
     private static ModelSession Create(nint session, string name)
     {
