@@ -448,6 +448,34 @@ def build_strings():
                     [{"inputs": {"text": text}, "outputs": {"reversed": text[:, ::-1]}}])
 
 
+def build_images():
+    # A per-row tensor of rank 3: each row is a tiny 3x4x4 uint8 image.
+    graph = helper.make_graph(
+        [
+            helper.make_node("Cast", ["image"], ["pixels"], name="ToFloat", to=TensorProto.FLOAT),
+            helper.make_node("Div", ["pixels", "full_scale"], ["normalized"], name="Normalize"),
+            helper.make_node("ReduceMean", ["normalized"], ["channel_mean"], name="ChannelMean", axes=[2, 3], keepdims=0),
+        ],
+        "images",
+        inputs=[helper.make_tensor_value_info("image", TensorProto.UINT8, ["batch", 3, 4, 4])],
+        outputs=[
+            helper.make_tensor_value_info("normalized", TensorProto.FLOAT, ["batch", 3, 4, 4]),
+            helper.make_tensor_value_info("channel_mean", TensorProto.FLOAT, ["batch", 3]),
+        ],
+        initializer=[numpy_helper.from_array(np.array(255.0, dtype=np.float32), "full_scale")],
+    )
+    model = make_model(graph, "normalized = image / 255 and its per-channel mean: per-row tensors of rank 3.", model_version=1)
+    save_model(model, "images.onnx")
+
+    image = np.random.default_rng(17).integers(0, 256, size=(3, 3, 4, 4), dtype=np.uint8)
+    normalized = (image.astype(np.float64) / 255.0)
+    write_reference("images.reference.json", "images.onnx", 1e-6, [{
+        "inputs": {"image": image},
+        "outputs": {"normalized": normalized.astype(np.float32),
+                    "channel_mean": normalized.mean(axis=(2, 3)).astype(np.float32)},
+    }])
+
+
 def build_slow():
     # Run time grows with the trip count given at run time, so a test can start a run that takes
     # seconds and cancel it while ONNX Runtime is inside it. The 512x512 weight is made by
@@ -513,6 +541,7 @@ def main():
     build_fixed()
     build_slow()
     build_strings()
+    build_images()
     for name in sorted(os.listdir(HERE)):
         if name.endswith((".onnx", ".json")):
             print(f"{os.path.getsize(os.path.join(HERE, name)):8d}  {name}")
