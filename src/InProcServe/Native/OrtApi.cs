@@ -20,7 +20,7 @@ internal static unsafe class OrtApi
 {
     /// <summary>
     /// The API version requested from <c>GetApi</c>: the highest version whose functions are used here
-    /// (GetBuildInfoString and ModelMetadataGetGraphDescription need 15; ONNX Runtime 1.15 or later).
+    /// (GetBuildInfoString, slot 254, came with version 15: ONNX Runtime 1.15 or later).
     /// </summary>
     internal const uint Version = 15;
 

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using InProcServe.Native;
 using InProcServe.Tensors;
@@ -24,6 +23,7 @@ public sealed unsafe class ModelSession : IDisposable
     private readonly OrtSessionHandle handle;
     private readonly FrozenDictionary<string, int> inputIndex;
     private readonly FrozenDictionary<string, int> outputIndex;
+    private readonly string[] allOutputNames;
     private readonly string runFailed;
 
     private ModelSession(OrtSessionHandle handle, string name)
@@ -32,12 +32,13 @@ public sealed unsafe class ModelSession : IDisposable
         Name = name;
         runFailed = $"Model '{name}': Run failed";
         var session = handle.DangerousGetHandle();
-        Inputs = ReadSignature(session, input: true, name);
-        Outputs = ReadSignature(session, input: false, name);
-        Metadata = ReadMetadata(session, name);
+        Inputs = SessionReader.ReadSignature(session, input: true, name);
+        Outputs = SessionReader.ReadSignature(session, input: false, name);
+        Metadata = SessionReader.ReadMetadata(session, name);
         inputIndex = Inputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
         outputIndex = Outputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
-        handle.SetNames(Inputs.Select(i => i.Name).ToArray(), Outputs.Select(o => o.Name).ToArray());
+        allOutputNames = Outputs.Select(o => o.Name).ToArray();
+        handle.SetNames(Inputs.Select(i => i.Name).ToArray(), allOutputNames);
     }
 
     /// <summary>The model's name in messages: <see cref="ModelSessionOptions.Name"/>, or derived from the file name.</summary>
@@ -169,16 +170,8 @@ public sealed unsafe class ModelSession : IDisposable
     /// <param name="cancellationToken">Cancels the run, also while ONNX Runtime is computing it.</param>
     /// <returns>The outputs in model order; dispose them to free their memory.</returns>
     /// <inheritdoc cref="Run(ReadOnlySpan{NamedTensor}, ReadOnlySpan{NamedTensor}, CancellationToken)" path="/exception"/>
-    public RunOutputs Run(ReadOnlySpan<NamedTensor> inputs, CancellationToken cancellationToken = default)
-    {
-        var all = new string[Outputs.Count];
-        for (var i = 0; i < all.Length; i++)
-        {
-            all[i] = Outputs[i].Name;
-        }
-
-        return Run(inputs, all, cancellationToken);
-    }
+    public RunOutputs Run(ReadOnlySpan<NamedTensor> inputs, CancellationToken cancellationToken = default) =>
+        Run(inputs, allOutputNames, cancellationToken);
 
     /// <summary>Runs the model on <paramref name="inputs"/> and returns the named outputs, allocated by ONNX Runtime.</summary>
     /// <param name="inputs">Every model input, by name, in any order.</param>
@@ -534,99 +527,4 @@ public sealed unsafe class ModelSession : IDisposable
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void ThrowDisposed() => throw new ObjectDisposedException(nameof(ModelSession), $"Model '{Name}': the session was disposed.");
-
-    private static IReadOnlyList<TensorInfo> ReadSignature(nint session, bool input, string modelName)
-    {
-        var context = $"Model '{modelName}': reading its {(input ? "inputs" : "outputs")}";
-        nuint count;
-        OrtStatus.Check(input ? OrtApi.SessionGetInputCount(session, &count) : OrtApi.SessionGetOutputCount(session, &count), context);
-        var infos = new TensorInfo[(int)count];
-        for (nuint i = 0; i < count; i++)
-        {
-            byte* rawName;
-            nint typeInfo;
-            OrtStatus.Check(input ? OrtApi.SessionGetInputName(session, i, OrtEnvironment.DefaultAllocator, &rawName) : OrtApi.SessionGetOutputName(session, i, OrtEnvironment.DefaultAllocator, &rawName), context);
-            var name = OrtEnvironment.TakeString(rawName);
-            OrtStatus.Check(input ? OrtApi.SessionGetInputTypeInfo(session, i, &typeInfo) : OrtApi.SessionGetOutputTypeInfo(session, i, &typeInfo), context);
-            using var typeInfoHandle = new OrtTypeInfoHandle(typeInfo);
-            infos[(int)i] = ReadTensorInfo(name, typeInfo, context);
-        }
-
-        return infos;
-    }
-
-    private static TensorInfo ReadTensorInfo(string name, nint typeInfo, string context)
-    {
-        OnnxType kind;
-        OrtStatus.Check(OrtApi.GetOnnxTypeFromTypeInfo(typeInfo, &kind), context);
-        if (kind != OnnxType.Tensor)
-        {
-            return new TensorInfo(name, TensorElementType.Undefined, [], []);
-        }
-
-        // Borrowed from typeInfo: not released here.
-        nint tensorInfo;
-        TensorElementType elementType;
-        nuint rank;
-        OrtStatus.Check(OrtApi.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo), context);
-        OrtStatus.Check(OrtApi.GetTensorElementType(tensorInfo, &elementType), context);
-        OrtStatus.Check(OrtApi.GetDimensionsCount(tensorInfo, &rank), context);
-        var dimensions = new long[(int)rank];
-        var symbols = new nint[(int)rank];
-        fixed (long* dims = dimensions)
-        fixed (nint* syms = symbols)
-        {
-            OrtStatus.Check(OrtApi.GetDimensions(tensorInfo, dims, rank), context);
-            OrtStatus.Check(OrtApi.GetSymbolicDimensions(tensorInfo, (byte**)syms, rank), context);
-        }
-
-        var names = symbols.Select(symbol => System.Runtime.InteropServices.Marshal.PtrToStringUTF8(symbol) is { Length: > 0 } text ? text : null);
-        return new TensorInfo(name, elementType, [.. dimensions], [.. names]);
-    }
-
-    private static ModelMetadata ReadMetadata(nint session, string modelName)
-    {
-        var context = $"Model '{modelName}': reading its metadata";
-        var allocator = OrtEnvironment.DefaultAllocator;
-        nint metadata;
-        OrtStatus.Check(OrtApi.SessionGetModelMetadata(session, &metadata), context);
-        using var metadataHandle = new OrtModelMetadataHandle(metadata);
-
-        string Read(delegate* unmanaged<nint, nint, byte**, nint> getter)
-        {
-            byte* text;
-            OrtStatus.Check(getter(metadataHandle.DangerousGetHandle(), allocator, &text), context);
-            return OrtEnvironment.TakeString(text);
-        }
-
-        long version;
-        OrtStatus.Check(OrtApi.ModelMetadataGetVersion(metadata, &version), context);
-
-        byte** keys;
-        long keyCount;
-        OrtStatus.Check(OrtApi.ModelMetadataGetCustomMetadataMapKeys(metadata, allocator, &keys, &keyCount), context);
-        var custom = new Dictionary<string, string>(StringComparer.Ordinal);
-        try
-        {
-            for (long i = 0; i < keyCount; i++)
-            {
-                byte* value;
-                OrtStatus.Check(OrtApi.ModelMetadataLookupCustomMetadataMap(metadata, allocator, keys[i], &value), context);
-                custom[System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)keys[i]) ?? ""] = value is null ? "" : OrtEnvironment.TakeString(value);
-            }
-        }
-        finally
-        {
-            for (long i = 0; i < keyCount; i++) OrtApi.AllocatorFree(allocator, keys[i]);
-            if (keys is not null) OrtApi.AllocatorFree(allocator, keys);
-        }
-
-        return new ModelMetadata(
-            Read(OrtApi.ModelMetadataGetProducerName),
-            Read(OrtApi.ModelMetadataGetGraphName),
-            Read(OrtApi.ModelMetadataGetDomain),
-            Read(OrtApi.ModelMetadataGetDescription),
-            version,
-            custom.ToFrozenDictionary(StringComparer.Ordinal));
-    }
 }
