@@ -533,6 +533,60 @@ def build_slow():
     }])
 
 
+def build_slow_rows():
+    # slow.onnx with the trip count given per row, as a typed contract can fill it: the batch runs
+    # max(iterations) steps. For queued requests that hold a lane worker as long as a test needs.
+    width = 512
+    body = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["h_in", "w"], ["mixed"], name="Mix"),
+            helper.make_node("Tanh", ["mixed"], ["h_out"], name="Squash"),
+            helper.make_node("Identity", ["cond_in"], ["cond_out"], name="KeepGoing"),
+        ],
+        "slow_rows_body",
+        inputs=[
+            helper.make_tensor_value_info("iteration", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("h_in", TensorProto.FLOAT, ["batch", width]),
+        ],
+        outputs=[
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("h_out", TensorProto.FLOAT, ["batch", width]),
+        ],
+    )
+    graph = helper.make_graph(
+        [
+            helper.make_node("ConstantOfShape", ["w_shape"], ["w"], name="Weight",
+                             value=numpy_helper.from_array(np.array([1.0 / width], dtype=np.float32))),
+            helper.make_node("ReduceMax", ["iterations"], ["trips"], name="Longest", axes=[0], keepdims=0),
+            helper.make_node("Loop", ["trips", "keep_going", "x"], ["y"], name="Repeat", body=body),
+        ],
+        "slow_rows",
+        inputs=[
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", width]),
+            helper.make_tensor_value_info("iterations", TensorProto.INT64, ["batch"]),
+        ],
+        outputs=[helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", width])],
+        initializer=[
+            const_i64("w_shape", [width, width]),
+            numpy_helper.from_array(np.array(True), "keep_going"),
+        ],
+    )
+    model = make_model(graph, "slow.onnx with a per-row trip count: the batch repeats y = tanh(y @ W) "
+                              "max(iterations) times. For batcher cancellation tests.", model_version=1)
+    save_model(model, "slow_rows.onnx")
+
+    x = np.stack([np.full(width, 0.25, dtype=np.float32), np.linspace(-1.0, 2.0, width, dtype=np.float32)])
+    iterations = np.array([1, 4], dtype=np.int64)
+    y = x.astype(np.float64)
+    for _ in range(int(iterations.max())):
+        y = np.tanh(y @ np.full((width, width), 1.0 / width))
+    write_reference("slow_rows.reference.json", "slow_rows.onnx", 1e-5, [{
+        "inputs": {"x": x, "iterations": iterations},
+        "outputs": {"y": y.astype(np.float32)},
+    }])
+
+
 def main():
     build_fraud()
     build_multi_io()
@@ -540,6 +594,7 @@ def main():
     build_dynamic()
     build_fixed()
     build_slow()
+    build_slow_rows()
     build_strings()
     build_images()
     for name in sorted(os.listdir(HERE)):

@@ -1,3 +1,5 @@
+using InProcServe.Native;
+
 namespace InProcServe;
 
 /// <summary>
@@ -16,10 +18,11 @@ internal sealed class BatchBuffers : IDisposable
 
     internal BatchBuffers(ContractBinding binding, int capacity)
     {
-        inputs = binding.Inputs.Select(i => new TensorBuffer(i.Declaration, i.RowDimensions, capacity)).ToArray();
-        outputs = binding.Outputs.Select(o => new TensorBuffer(o.Declaration, o.RowDimensions, capacity)).ToArray();
+        // Names first: they throw for a disposed session before any native memory is taken.
         inputNames = binding.Inputs.Select(i => binding.Session.InputNamePointer(i.ModelIndex)).ToArray();
         outputNames = binding.Outputs.Select(o => binding.Session.OutputNamePointer(o.ModelIndex)).ToArray();
+        inputs = binding.Inputs.Select(i => new TensorBuffer(i.Declaration, i.RowDimensions, capacity)).ToArray();
+        outputs = binding.Outputs.Select(o => new TensorBuffer(o.Declaration, o.RowDimensions, capacity)).ToArray();
         inputValues = new nint[inputs.Length];
         outputValues = new nint[outputs.Length];
         Capacity = capacity;
@@ -34,6 +37,20 @@ internal sealed class BatchBuffers : IDisposable
     /// <summary>Runs the model over the first <paramref name="rows"/> rows; the outputs land in <see cref="Outputs"/>.</summary>
     internal void Run(ModelSession session, int rows, CancellationToken cancellationToken)
     {
+        Prepare(rows);
+        session.RunBound(inputNames, inputValues, outputNames, outputValues, cancellationToken);
+    }
+
+    /// <summary>As <see cref="Run(ModelSession, int, CancellationToken)"/> under a lane worker's run options.</summary>
+    /// <returns>False when the run was terminated.</returns>
+    internal bool Run(ModelSession session, int rows, OrtRunOptionsHandle runOptions, Func<bool> terminated)
+    {
+        Prepare(rows);
+        return session.RunBound(inputNames, inputValues, outputNames, outputValues, runOptions, terminated);
+    }
+
+    private void Prepare(int rows)
+    {
         for (var i = 0; i < inputs.Length; i++)
         {
             inputValues[i] = inputs[i].Value(rows);
@@ -43,8 +60,6 @@ internal sealed class BatchBuffers : IDisposable
         {
             outputValues[i] = outputs[i].Value(rows);
         }
-
-        session.RunBound(inputNames, inputValues, outputNames, outputValues, cancellationToken);
     }
 
     public void Dispose()

@@ -232,14 +232,52 @@ public sealed unsafe class ModelSession : IDisposable
         return new ModelRunner<TInput, TOutput>(binding, binding.FixedBatchSize ?? maxBatchSize);
     }
 
+    /// <summary>
+    /// Binds typed contracts to this model, as <see cref="CreateRunner{TInput, TOutput}"/> does, for queued calls: each
+    /// call waits in a bounded queue until a worker of <paramref name="lane"/> runs it in a batch with other calls.
+    /// </summary>
+    /// <typeparam name="TInput">A type marked <see cref="ModelInputAttribute"/>.</typeparam>
+    /// <typeparam name="TOutput">A type marked <see cref="ModelOutputAttribute"/>.</typeparam>
+    /// <param name="lane">The lane whose workers run the batches; several models may share it.</param>
+    /// <param name="options">Batch size, delay, queue capacity and deadlines. Default: null, the defaults of <see cref="BatchingOptions"/>.</param>
+    /// <returns>A batcher over this session; disposing it leaves the session and the lane open.</returns>
+    /// <exception cref="InvalidOperationException">The contracts don't fit the model; the message lists every difference and the model's signature.</exception>
+    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid value.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="lane"/> was disposed.</exception>
+    public ModelBatcher<TInput, TOutput> CreateBatcher<TInput, TOutput>(ExecutionLane lane, BatchingOptions? options = null)
+        where TInput : IModelInput<TInput>
+        where TOutput : IModelOutput<TOutput>
+    {
+        ArgumentNullException.ThrowIfNull(lane);
+        options ??= new BatchingOptions();
+        options.Validate(Name);
+        var binding = ContractBinding.Bind(this, $"{typeof(TInput).Name} → {typeof(TOutput).Name}", TInput.InputTensors, TOutput.OutputTensors);
+        return new ModelBatcher<TInput, TOutput>(binding, lane, options.Clone());
+    }
+
     /// <summary>Releases the native session once runs in flight have returned; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => handle.Dispose();
 
     /// <summary>The native name of input <paramref name="index"/>, valid while the session lives.</summary>
-    internal nint InputNamePointer(int index) => (nint)handle.InputNames[index];
+    internal nint InputNamePointer(int index) => NamePointer(index, input: true);
 
     /// <summary>The native name of output <paramref name="index"/>, valid while the session lives.</summary>
-    internal nint OutputNamePointer(int index) => (nint)handle.OutputNames[index];
+    internal nint OutputNamePointer(int index) => NamePointer(index, input: false);
+
+    /// <summary>Reads a name pointer under a reference, so a disposed session throws instead of reading freed memory.</summary>
+    private nint NamePointer(int index, bool input)
+    {
+        var added = false;
+        try
+        {
+            AddSessionRef(ref added);
+            return (nint)(input ? handle.InputNames : handle.OutputNames)[index];
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
 
     /// <summary>
     /// Runs over values already checked against the signature (a bound contract's batch buffers): no
@@ -256,6 +294,39 @@ public sealed unsafe class ModelSession : IDisposable
         try
         {
             Invoke(inputNames, inputValues, inputValues.Length, outputNames, outputValues, outputValues.Length, cancellationToken);
+        }
+        finally
+        {
+            handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// As <see cref="RunBound(Span{nint}, Span{nint}, Span{nint}, Span{nint}, CancellationToken)"/> with run
+    /// options the caller owns and may terminate from another thread (a lane worker's, reused for every batch).
+    /// </summary>
+    /// <returns>False when the run was terminated through <paramref name="runOptions"/>.</returns>
+    internal bool RunBound(Span<nint> inputNames, Span<nint> inputValues, Span<nint> outputNames, Span<nint> outputValues, OrtRunOptionsHandle runOptions, Func<bool> terminated)
+    {
+        if (!handle.TryAddRef())
+        {
+            ThrowDisposed();
+        }
+
+        try
+        {
+            fixed (nint* inNames = inputNames, inValues = inputValues, outNames = outputNames, outValues = outputValues)
+            {
+                var status = OrtApi.Run(handle.DangerousGetHandle(), runOptions.DangerousGetHandle(), inNames, inValues, (nuint)inputValues.Length, outNames, (nuint)outputValues.Length, outValues);
+                if (status != 0 && terminated())
+                {
+                    OrtApi.ReleaseStatus(status);
+                    return false;
+                }
+
+                OrtStatus.Check(status, runFailed);
+                return true;
+            }
         }
         finally
         {

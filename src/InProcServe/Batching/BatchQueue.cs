@@ -1,0 +1,310 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Threading.Channels;
+
+namespace InProcServe;
+
+/// <summary>
+/// One model's queue on a lane: requests wait in a channel until a lane worker takes up to
+/// <see cref="BatchingOptions.MaxBatchSize"/> of them, writes them into pooled batch buffers, runs the model and
+/// hands each caller its own row of the outputs.
+/// </summary>
+/// <remarks>
+/// The channel is unbounded; <see cref="slots"/> bounds it. A bounded channel frees a slot only when an item
+/// is read, but a request canceled or timed out while queued must give its slot back at once: it leaves the
+/// count here when it is completed, and its entry is skipped when a worker reaches it.
+/// </remarks>
+internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
+    where TInput : IModelInput<TInput>
+    where TOutput : IModelOutput<TOutput>
+{
+    private readonly Channel<BatchRequest<TInput, TOutput>> channel =
+        Channel.CreateUnbounded<BatchRequest<TInput, TOutput>>(new UnboundedChannelOptions { AllowSynchronousContinuations = false });
+
+    private readonly ConcurrentQueue<BatchRequest<TInput, TOutput>> free = new();
+    private readonly SemaphoreSlim slots;
+    private readonly ModelSession session;
+    private readonly BatchPool pool;
+    private readonly ExecutionLane lane;
+    private readonly long maxDelay;
+    private readonly int maxBatchSize;
+
+    /// <summary>Requests queued and not yet taken or completed.</summary>
+    private int queued;
+
+    /// <summary>Batches being collected or run; disposal waits for them.</summary>
+    private int running;
+
+    private volatile ObjectDisposedException? closed;
+    private TaskCompletionSource? drained;
+
+    internal BatchQueue(ContractBinding binding, ExecutionLane lane, BatchingOptions options)
+    {
+        session = binding.Session;
+        this.lane = lane;
+        Options = options;
+        maxBatchSize = binding.FixedBatchSize ?? options.MaxBatchSize;
+        maxDelay = (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
+        slots = new SemaphoreSlim(options.QueueCapacity);
+        pool = new BatchPool(() => new BatchBuffers(binding, maxBatchSize));
+    }
+
+    internal string ModelName => session.Name;
+
+    internal BatchingOptions Options { get; }
+
+    internal int MaxBatchSize => maxBatchSize;
+
+    internal int Count => Math.Max(0, Volatile.Read(ref queued));
+
+    internal override int Weight => Options.Priority;
+
+    /// <summary>Queues one call; the fast path (a free slot) completes synchronously and allocates nothing.</summary>
+    internal ValueTask<TOutput> Enqueue(in TInput input, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        if (closed is { } reason) return ValueTask.FromException<TOutput>(Closed(reason));
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<TOutput>(cancellationToken);
+
+        if (slots.Wait(0))
+        {
+            return Add(input, Stopwatch.GetTimestamp(), timeout, cancellationToken);
+        }
+
+        if (Options.FullMode == QueueFullMode.Reject)
+        {
+            return ValueTask.FromException<TOutput>(new QueueFullException(ModelName, Options.QueueCapacity));
+        }
+
+        return WaitForSlot(input, timeout, cancellationToken);
+    }
+
+    internal override bool IsReady(long now, out long readyAt)
+    {
+        readyAt = long.MaxValue;
+        var count = Volatile.Read(ref queued);
+        if (count <= 0 || !channel.Reader.TryPeek(out var oldest))
+        {
+            return false;
+        }
+
+        if (count >= maxBatchSize || maxDelay == 0)
+        {
+            readyAt = now;
+            return true;
+        }
+
+        readyAt = oldest.EnqueuedAt + maxDelay;
+        return readyAt <= now;
+    }
+
+    internal override void RunBatch(LaneWorker worker)
+    {
+        Interlocked.Increment(ref running);
+        var requests = ArrayPool<BatchRequest<TInput, TOutput>>.Shared.Rent(maxBatchSize);
+        BatchBuffers? buffers = null;
+        var rows = 0;
+        try
+        {
+            if (closed is not null) return;
+            if (!TryRent(out buffers)) return;
+            worker.Begin();
+            var inputs = buffers.Inputs;
+            var now = Stopwatch.GetTimestamp();
+            while (rows < maxBatchSize && channel.Reader.TryRead(out var request))
+            {
+                if (request.TimedOutAt(now) || !request.TryStart(worker))
+                {
+                    request.ReleaseFromQueue();
+                    continue;
+                }
+
+                requests[rows] = request;
+                try
+                {
+                    // A throwing row (a vector of the wrong length) fails its own request; the next one overwrites it.
+                    TInput.WriteRow(request.Input, rows, inputs);
+                    rows++;
+                }
+                catch (Exception error)
+                {
+                    request.Fail(error);
+                    request.ReleaseFromQueue();
+                }
+            }
+
+            if (rows > 0)
+            {
+                Run(worker, buffers, requests.AsSpan(0, rows));
+            }
+        }
+        catch (Exception error)
+        {
+            // Nothing may escape onto the lane's thread: fail this batch's callers instead.
+            for (var i = 0; i < rows; i++) requests[i].Fail(error);
+        }
+        finally
+        {
+            for (var i = 0; i < rows; i++)
+            {
+                requests[i].ReleaseFromQueue();
+            }
+
+            ArrayPool<BatchRequest<TInput, TOutput>>.Shared.Return(requests, clearArray: true);
+            if (buffers is not null) pool.Return(buffers);
+            if (Interlocked.Decrement(ref running) == 0 && closed is not null) drained?.TrySetResult();
+        }
+    }
+
+    internal override void Abort(ObjectDisposedException reason)
+    {
+        Close(reason);
+        while (channel.Reader.TryRead(out var request))
+        {
+            request.Abort(Closed(reason));
+            request.ReleaseFromQueue();
+        }
+    }
+
+    /// <summary>Stops taking calls, fails the queued ones and waits for the batches in flight.</summary>
+    internal async ValueTask DisposeAsync(string owner)
+    {
+        lane.Unregister(this);
+        drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Abort(new ObjectDisposedException(owner, $"Model '{ModelName}': the batcher was disposed."));
+        if (Volatile.Read(ref running) == 0) drained.TrySetResult();
+        await drained.Task.ConfigureAwait(false);
+        pool.Dispose();
+    }
+
+    internal void LeftQueue()
+    {
+        Interlocked.Decrement(ref queued);
+        slots.Release();
+    }
+
+    internal void Return(BatchRequest<TInput, TOutput> request)
+    {
+        if (free.Count < Options.QueueCapacity) free.Enqueue(request);
+    }
+
+    private void Run(LaneWorker worker, BatchBuffers buffers, ReadOnlySpan<BatchRequest<TInput, TOutput>> batch)
+    {
+        if (!worker.Start())
+        {
+            return; // Every request was canceled before the run: skip it.
+        }
+
+        bool ran;
+        try
+        {
+            ran = buffers.Run(session, batch.Length, worker.RunOptions, worker.Terminated);
+        }
+        catch (Exception error)
+        {
+            worker.End();
+            foreach (var request in batch) request.Fail(error);
+            return;
+        }
+
+        worker.End();
+        if (!ran)
+        {
+            return; // Terminated: every request was canceled or timed out and has its answer.
+        }
+
+        var outputs = buffers.Outputs;
+        for (var row = 0; row < batch.Length; row++)
+        {
+            var request = batch[row];
+            if (!request.IsRunning) continue;
+            TOutput output;
+            try
+            {
+                output = TOutput.ReadRow(row, outputs);
+            }
+            catch (Exception error)
+            {
+                request.Fail(error);
+                continue;
+            }
+
+            request.Complete(output);
+        }
+    }
+
+    /// <summary>
+    /// Rents batch buffers; when that fails (the session was disposed, memory ran out), fails the requests the
+    /// batch would have taken, so that they don't stay queued and the worker doesn't retry them forever.
+    /// </summary>
+    private bool TryRent([NotNullWhen(true)] out BatchBuffers? buffers)
+    {
+        try
+        {
+            buffers = pool.Rent();
+            return true;
+        }
+        catch (Exception error)
+        {
+            for (var taken = 0; taken < maxBatchSize && channel.Reader.TryRead(out var request); taken++)
+            {
+                request.Abort(error);
+                request.ReleaseFromQueue();
+            }
+
+            buffers = null;
+            return false;
+        }
+    }
+
+    private ValueTask<TOutput> Add(in TInput input, long enqueuedAt, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var request = free.TryDequeue(out var pooled) ? pooled : new BatchRequest<TInput, TOutput>(this);
+        Interlocked.Increment(ref queued);
+        request.Start(input, enqueuedAt, timeout ?? Options.DefaultTimeout, cancellationToken);
+        var task = request.Task;
+        if (!channel.Writer.TryWrite(request))
+        {
+            // Closed between the check and the write.
+            request.Abort(Closed(closed!));
+            request.ReleaseFromQueue();
+            return task;
+        }
+
+        lane.Signal();
+        return task;
+    }
+
+    private async ValueTask<TOutput> WaitForSlot(TInput input, TimeSpan? timeout, CancellationToken cancellationToken)
+    {
+        var enqueuedAt = Stopwatch.GetTimestamp();
+        var deadline = timeout ?? Options.DefaultTimeout;
+        if (!await slots.WaitAsync(deadline ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TimeoutException($"Model '{ModelName}': the request passed its deadline of {deadline!.Value.TotalMilliseconds:0.###} ms waiting for a place in the full queue ({Options.QueueCapacity} requests).");
+        }
+
+        if (closed is { } reason)
+        {
+            slots.Release(); // Pass the wake-up on to the next waiter.
+            throw Closed(reason);
+        }
+
+        // The deadline counts from the call, so the wait for a slot used part of it up.
+        var left = deadline - Stopwatch.GetElapsedTime(enqueuedAt);
+        if (left <= TimeSpan.Zero) left = TimeSpan.FromTicks(1);
+        return await Add(input, Stopwatch.GetTimestamp(), left, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Close(ObjectDisposedException reason)
+    {
+        if (closed is not null) return;
+        closed = reason;
+        channel.Writer.TryComplete();
+        slots.Release(); // Wakes a waiter for a slot, which sees the queue closed and wakes the next.
+    }
+
+    /// <summary>A fresh exception per caller: one exception object thrown on many threads would mix their stack traces.</summary>
+    private static ObjectDisposedException Closed(ObjectDisposedException reason) => new(reason.ObjectName, reason.Message);
+}

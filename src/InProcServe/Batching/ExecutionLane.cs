@@ -1,0 +1,208 @@
+using System.Diagnostics;
+
+namespace InProcServe;
+
+/// <summary>
+/// The executor of one device: a fixed set of worker threads that run the batches of every model registered
+/// on it. The CPU gets a lane with several workers; a GPU gets a lane with one worker, so its models take
+/// turns instead of contending for the device.
+/// </summary>
+/// <remarks>
+/// Workers pick the next ready batch fairly: models are visited round-robin, and a model with
+/// <see cref="BatchingOptions.Priority"/> w runs up to w batches in a row before the next model's turn, so
+/// a flooded model can't starve a quiet one. A worker only assembles a batch, runs ONNX Runtime and hands
+/// out results; callers' continuations and handlers never run on it. Workers are dedicated threads, so a
+/// starved thread pool in the host doesn't stall inference.
+/// </remarks>
+public sealed class ExecutionLane : IDisposable
+{
+    /// <summary>Guards the scheduler state; an object, not a <see cref="Lock"/>, because idle workers sleep on it with <see cref="Monitor.Wait(object, int)"/>.</summary>
+    private readonly object gate = new();
+    private readonly Thread[] threads;
+    private readonly CountdownEvent exited;
+
+    /// <summary>The registered queues, replaced on every change (guarded by <see cref="gate"/>).</summary>
+    private LaneQueue[] queues = [];
+
+    /// <summary>Where the next round-robin search starts (guarded by <see cref="gate"/>).</summary>
+    private int cursor;
+
+    /// <summary>Workers inside <see cref="Monitor.Wait(object, int)"/> or about to be; read without the lock by <see cref="Signal"/>.</summary>
+    private int sleeping;
+
+    private volatile bool stopping;
+
+    /// <summary>Starts a lane and its workers.</summary>
+    /// <param name="name">The lane's name in thread names and messages, such as "cpu" or "cuda:0".</param>
+    /// <param name="workers">
+    /// Batches run at the same time. Default: 0, one per processor (for the CPU; give sessions
+    /// <see cref="ModelSessionOptions.IntraOpThreads"/> = 1 so workers don't oversubscribe the cores). Use 1 for a GPU.
+    /// </param>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or <paramref name="workers"/> is negative.</exception>
+    public ExecutionLane(string name, int workers = 0)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentOutOfRangeException.ThrowIfNegative(workers);
+        Name = name;
+        Workers = workers == 0 ? Environment.ProcessorCount : workers;
+        exited = new CountdownEvent(Workers);
+        threads = new Thread[Workers];
+        for (var i = 0; i < threads.Length; i++)
+        {
+            threads[i] = new Thread(Work) { IsBackground = true, Name = $"InProcServe lane {name} #{i}" };
+            threads[i].Start();
+        }
+    }
+
+    /// <summary>The lane's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The number of worker threads: the most batches that run at the same time.</summary>
+    public int Workers { get; }
+
+    /// <summary>
+    /// Stops the workers once they finish the batch in hand. Requests still queued for models on this lane
+    /// fail with <see cref="ObjectDisposedException"/>; later calls to those models fail the same way.
+    /// </summary>
+    public void Dispose()
+    {
+        LaneQueue[] registered;
+        lock (gate)
+        {
+            if (stopping) return;
+            stopping = true;
+            registered = queues;
+            Monitor.PulseAll(gate);
+        }
+
+        exited.Wait();
+        foreach (var queue in registered)
+        {
+            queue.Abort(new ObjectDisposedException(nameof(ExecutionLane), $"Lane '{Name}' was disposed."));
+        }
+
+        exited.Dispose();
+    }
+
+    /// <summary>Adds a model's queue to the round-robin.</summary>
+    internal void Register(LaneQueue queue)
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(stopping, this);
+            queues = [.. queues, queue];
+        }
+    }
+
+    /// <summary>Removes a model's queue; batches already running finish.</summary>
+    internal void Unregister(LaneQueue queue)
+    {
+        lock (gate)
+        {
+            queues = queues.Where(q => q != queue).ToArray();
+            cursor = 0;
+        }
+    }
+
+    /// <summary>Wakes a sleeping worker after a request was queued.</summary>
+    /// <remarks>
+    /// The caller increments its queue's count (a full fence) before reading <see cref="sleeping"/>; a worker
+    /// increments <see cref="sleeping"/> before its last look at the counts. One of the two sees the other,
+    /// so a request never waits for a worker that went to sleep without seeing it.
+    /// </remarks>
+    internal void Signal()
+    {
+        if (Volatile.Read(ref sleeping) != 0)
+        {
+            lock (gate)
+            {
+                Monitor.Pulse(gate);
+            }
+        }
+    }
+
+    private void Work()
+    {
+        using var worker = new LaneWorker();
+        try
+        {
+            while (Next() is { } queue)
+            {
+                // RunBatch completes its callers with any failure; nothing escapes onto this thread.
+                queue.RunBatch(worker);
+            }
+        }
+        finally
+        {
+            exited.Signal();
+        }
+    }
+
+    /// <summary>Waits for the next ready queue; null when the lane stops.</summary>
+    private LaneQueue? Next()
+    {
+        while (true)
+        {
+            long wait;
+            lock (gate)
+            {
+                Interlocked.Increment(ref sleeping);
+                try
+                {
+                    if (stopping) return null;
+                    if (Pick(Stopwatch.GetTimestamp(), out wait) is { } ready) return ready;
+
+                    // Monitor's timeout is in milliseconds: sleep through whole milliseconds only,
+                    // and spin below for the microseconds a short MaxDelay leaves.
+                    if (wait == long.MaxValue || wait > Stopwatch.Frequency / 1000)
+                    {
+                        var milliseconds = wait == long.MaxValue ? Timeout.Infinite : (int)(wait / (Stopwatch.Frequency / 1000));
+                        Monitor.Wait(gate, milliseconds);
+                        continue;
+                    }
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref sleeping);
+                }
+            }
+
+            Thread.Yield();
+        }
+    }
+
+    /// <summary>
+    /// The next ready queue in round-robin order, weighted by priority; otherwise null and how long until
+    /// the earliest queue becomes ready by its delay (<see cref="long.MaxValue"/> when every queue is empty).
+    /// </summary>
+    private LaneQueue? Pick(long now, out long wait)
+    {
+        wait = long.MaxValue;
+        var all = queues;
+        for (var i = 0; i < all.Length; i++)
+        {
+            var index = (cursor + i) % all.Length;
+            var queue = all[index];
+            if (!queue.IsReady(now, out var readyAt))
+            {
+                if (readyAt != long.MaxValue) wait = Math.Min(wait, readyAt - now);
+                queue.Turns = 0;
+                continue;
+            }
+
+            if (++queue.Turns >= queue.Weight)
+            {
+                queue.Turns = 0;
+                cursor = index + 1;
+            }
+            else
+            {
+                cursor = index;
+            }
+
+            return queue;
+        }
+
+        return null;
+    }
+}
