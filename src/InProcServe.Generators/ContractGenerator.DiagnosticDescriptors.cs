@@ -37,7 +37,7 @@ public sealed partial class ContractGenerator
         public static DiagnosticDescriptor ColumnGap { get; } = Error(
             "IPS0005",
             "Columns leave a gap",
-            "Tensor '{0}' has {1} columns (0 to {2}) but no member maps column {3}: every column of a row must be mapped");
+            "Tensor '{0}' has {1} columns (0 to {2}) but no member maps {3}: every column of a row must be mapped");
 
         public static DiagnosticDescriptor ConflictingElementTypes { get; } = Error(
             "IPS0006",

@@ -134,21 +134,29 @@ public sealed partial class ContractGenerator
                 source = $"m{t}";
             }
 
-            var sourceElement = member.EnumType ?? element;
-            source = member.Kind == MemberKind.ReadOnlyMemory ? $"{source}.Span" : $"({ReadOnlySpan}<{sourceElement}>){source}";
+            if (member.Kind == MemberKind.ReadOnlyMemory)
+            {
+                source += ".Span";
+            }
+            else if (member.EnumType is not null)
+            {
+                source = $"({ReadOnlySpan}<{member.EnumType}>){source}";
+            }
+
             if (member.EnumType is not null)
             {
                 // An enum and its underlying type share a layout, so the span is reinterpreted, not converted.
                 source = $"{MemoryMarshal}.Cast<{member.EnumType}, {element}>({source})";
             }
 
+            writer.Line($"{ReadOnlySpan}<{element}> v{t} = {source};");
             if (member.Kind == MemberKind.InlineArray)
             {
-                writer.Line($"{source}.CopyTo({target});");
+                // The type fixes the length, so there is nothing to check.
+                writer.Line($"v{t}.CopyTo({target});");
                 return;
             }
 
-            writer.Line($"{ReadOnlySpan}<{element}> v{t} = {source};");
             writer.Line($"if (v{t}.Length != {member.Length})");
             writer.Open();
             writer.Line($"{BatchTensors}.ThrowLengthMismatch({Literal(contract.DisplayName + "." + member.Name)}, row, {member.Length}, v{t}.Length);");

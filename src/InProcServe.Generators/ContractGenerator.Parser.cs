@@ -409,7 +409,8 @@ public sealed partial class ContractGenerator
             var gaps = Enumerable.Range(0, width).Where(c => !byColumn.ContainsKey(c)).ToList();
             if (gaps.Count > 0)
             {
-                Report(DiagnosticDescriptors.ColumnGap, first.Location, tensor, width.ToString(), (width - 1).ToString(), string.Join(", ", gaps));
+                Report(DiagnosticDescriptors.ColumnGap, first.Location, tensor, width.ToString(), (width - 1).ToString(),
+                    (gaps.Count == 1 ? "column " : "columns ") + string.Join(", ", gaps));
                 fits = false;
             }
 
