@@ -11,7 +11,6 @@ public sealed partial class ContractGenerator
     internal static class DiagnosticDescriptors
     {
         private const string Category = "InProcServe.Contracts";
-        private const string HelpLink = "https://github.com/inprocserve/inprocserve/blob/main/docs/diagnostics.md#";
 
         /// <summary>The generator adds an interface to the type, which needs every declaration to be partial.</summary>
         public static DiagnosticDescriptor TypeNotPartial { get; } = Error(
@@ -75,8 +74,7 @@ public sealed partial class ContractGenerator
             "'{0}' is marked {1} but none of its fields or properties has a Tensor attribute",
             Category,
             DiagnosticSeverity.Warning,
-            isEnabledByDefault: true,
-            helpLinkUri: HelpLink + "ips0012");
+            isEnabledByDefault: true);
 
         public static DiagnosticDescriptor TensorMemberNotInstance { get; } = Error(
             "IPS0013",
@@ -84,6 +82,6 @@ public sealed partial class ContractGenerator
             "'{0}' can't be mapped to a tensor: {1}");
 
         private static DiagnosticDescriptor Error(string id, string title, string message) =>
-            new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpLink + id.ToLowerInvariant());
+            new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
     }
 }
