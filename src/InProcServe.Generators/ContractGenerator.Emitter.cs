@@ -107,8 +107,9 @@ public sealed partial class ContractGenerator
                         writer.Line($"{target}[0] = {ToElement(first, element)};");
                         break;
                     case MemberKind.Column:
-                        // One span per row and one store per column: the row is written once, in place.
-                        writer.Line($"{Span}<{element}> t{t} = {target};");
+                        // Sliced to the declared width (which the binding guarantees), the span has a length the JIT
+                        // knows, so it drops the bounds check of every column store.
+                        writer.Line($"{Span}<{element}> t{t} = {target}.Slice(0, {tensor.Members.Count});");
                         foreach (var member in tensor.Members)
                         {
                             writer.Line($"t{t}[{member.Column}] = {ToElement(member, element)};");
@@ -182,7 +183,7 @@ public sealed partial class ContractGenerator
                         values[first.Name] = FromElement(first, $"{source}[0]");
                         break;
                     case MemberKind.Column:
-                        writer.Line($"{Span}<{element}> t{t} = {source};");
+                        writer.Line($"{Span}<{element}> t{t} = {source}.Slice(0, {tensor.Members.Count});");
                         foreach (var member in tensor.Members)
                         {
                             values[member.Name] = FromElement(member, $"t{t}[{member.Column}]");
