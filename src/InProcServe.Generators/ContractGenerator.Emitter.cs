@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Text;
+using InProcServe.Generators.Helpers;
 using InProcServe.Generators.Model;
 
 namespace InProcServe.Generators;
@@ -93,39 +94,70 @@ public sealed partial class ContractGenerator
 
         private static void WriteRow(SourceWriter writer, ContractSpec contract, string contractInterface)
         {
-            writer.Line($"static void {contractInterface}.WriteRow(in {contract.FullyQualifiedName} value, int row, {BatchTensors} tensors)");
+            var tensors = contract.Tensors;
+            writer.Line($"static void {contractInterface}.WriteRow(in {contract.FullyQualifiedName} input, int row, {BatchTensors} tensors)");
             writer.Open();
+            DeclareValue(writer, contract, "input");
+            RowLookups(writer, tensors);
+            WriteRowBody(writer, contract);
+            writer.Close();
+            writer.Line();
+
+            // The same body inside one loop, each tensor looked up once per batch: a row costs a slice per tensor
+            // and the copies, with no call through the interface and no lookup.
+            writer.Line($"static void {contractInterface}.WriteRows({ReadOnlySpan}<{contract.FullyQualifiedName}> values, {BatchTensors} tensors)");
+            writer.Open();
+            BatchLookups(writer, tensors, "values.Length");
+            writer.Line("for (int row = 0; row < values.Length; row++)");
+            writer.Open();
+            DeclareValue(writer, contract, "values[row]");
+            BatchRows(writer, tensors);
+            WriteRowBody(writer, contract);
+            writer.Close();
+            writer.Close();
+        }
+
+        /// <summary>
+        /// The <c>value</c> the row body reads: a reference to a struct (no copy), or a class reference copied into a
+        /// local, because the JIT can't tell a store into the row from a store into the variable the reference came
+        /// from and would otherwise reload it before every member read.
+        /// </summary>
+        private static void DeclareValue(SourceWriter writer, ContractSpec contract, string source) =>
+            writer.Line(contract.IsValueType
+                ? $"ref readonly {contract.FullyQualifiedName} value = ref {source};"
+                : $"{contract.FullyQualifiedName} value = {source};");
+
+        /// <summary>Copies <c>value</c>'s members into the row spans <c>r0</c>, <c>r1</c>, … (one per tensor).</summary>
+        private static void WriteRowBody(SourceWriter writer, ContractSpec contract)
+        {
             for (var t = 0; t < contract.Tensors.Count; t++)
             {
                 var tensor = contract.Tensors[t];
                 var element = tensor.ElementType.Keyword;
-                var target = $"tensors.Row<{element}>({t}, row)";
                 var first = tensor.Members[0];
                 switch (first.Kind)
                 {
                     case MemberKind.Scalar:
-                        writer.Line($"{target}[0] = {ToElement(first, element)};");
+                        writer.Line($"r{t}[0] = {ToElement(first, element)};");
                         break;
                     case MemberKind.Column:
                         // Sliced to the declared width (which the binding guarantees), the span has a length the JIT
                         // knows, so it drops the bounds check of every column store.
-                        writer.Line($"{Span}<{element}> t{t} = {target}.Slice(0, {tensor.Members.Count});");
+                        writer.Line($"{Span}<{element}> c{t} = r{t}.Slice(0, {tensor.Members.Count});");
                         foreach (var member in tensor.Members)
                         {
-                            writer.Line($"t{t}[{member.Column}] = {ToElement(member, element)};");
+                            writer.Line($"c{t}[{member.Column}] = {ToElement(member, element)};");
                         }
 
                         break;
                     default:
-                        WriteVector(writer, contract, first, element, target, t);
+                        WriteVector(writer, contract, first, element, t);
                         break;
                 }
             }
-
-            writer.Close();
         }
 
-        private static void WriteVector(SourceWriter writer, ContractSpec contract, MemberSpec member, string element, string target, int t)
+        private static void WriteVector(SourceWriter writer, ContractSpec contract, MemberSpec member, string element, int t)
         {
             var source = $"value.{member.Name}";
             if (member.Kind == MemberKind.InlineArray && !member.IsField)
@@ -151,48 +183,63 @@ public sealed partial class ContractGenerator
             }
 
             writer.Line($"{ReadOnlySpan}<{element}> v{t} = {source};");
-            if (member.Kind == MemberKind.InlineArray)
+            if (member.Kind != MemberKind.InlineArray)
             {
-                // The type fixes the length, so there is nothing to check.
-                writer.Line($"v{t}.CopyTo({target});");
-                return;
+                // An inline array's type fixes its length; anything else is checked on every row.
+                writer.Line($"if (v{t}.Length != {member.Length})");
+                writer.Open();
+                writer.Line($"{BatchTensors}.ThrowLengthMismatch({Literal(contract.DisplayName + "." + member.Name)}, row, {member.Length}, v{t}.Length);");
+                writer.Close();
+                writer.Line();
             }
 
-            writer.Line($"if (v{t}.Length != {member.Length})");
-            writer.Open();
-            writer.Line($"{BatchTensors}.ThrowLengthMismatch({Literal(contract.DisplayName + "." + member.Name)}, row, {member.Length}, v{t}.Length);");
-            writer.Close();
-            writer.Line();
-            writer.Line($"v{t}.CopyTo({target});");
+            writer.Line($"v{t}.CopyTo(r{t});");
         }
 
         private static void ReadRow(SourceWriter writer, ContractSpec contract, string contractInterface)
         {
+            var tensors = contract.Tensors;
             writer.Line($"static {contract.FullyQualifiedName} {contractInterface}.ReadRow(int row, {BatchTensors} tensors)");
             writer.Open();
+            RowLookups(writer, tensors);
+            ReadRowBody(writer, contract, "return ");
+            writer.Close();
+            writer.Line();
+            writer.Line($"static void {contractInterface}.ReadRows({BatchTensors} tensors, {Span}<{contract.FullyQualifiedName}> destination)");
+            writer.Open();
+            BatchLookups(writer, tensors, "destination.Length");
+            writer.Line("for (int row = 0; row < destination.Length; row++)");
+            writer.Open();
+            BatchRows(writer, tensors);
+            ReadRowBody(writer, contract, "destination[row] = ");
+            writer.Close();
+            writer.Close();
+        }
+
+        /// <summary>Builds an instance from the row spans <c>r0</c>, <c>r1</c>, … and hands it to <paramref name="target"/>.</summary>
+        private static void ReadRowBody(SourceWriter writer, ContractSpec contract, string target)
+        {
             var values = new Dictionary<string, string>();
             for (var t = 0; t < contract.Tensors.Count; t++)
             {
                 var tensor = contract.Tensors[t];
                 var element = tensor.ElementType.Keyword;
-                var source = $"tensors.Row<{element}>({t}, row)";
                 var first = tensor.Members[0];
                 switch (first.Kind)
                 {
                     case MemberKind.Scalar:
-                        values[first.Name] = FromElement(first, $"{source}[0]");
+                        values[first.Name] = FromElement(first, $"r{t}[0]");
                         break;
                     case MemberKind.Column:
-                        writer.Line($"{Span}<{element}> t{t} = {source}.Slice(0, {tensor.Members.Count});");
+                        writer.Line($"{Span}<{element}> c{t} = r{t}.Slice(0, {tensor.Members.Count});");
                         foreach (var member in tensor.Members)
                         {
-                            values[member.Name] = FromElement(member, $"t{t}[{member.Column}]");
+                            values[member.Name] = FromElement(member, $"c{t}[{member.Column}]");
                         }
 
                         break;
                     default:
-                        var span = first.EnumType is null ? source : $"{MemoryMarshal}.Cast<{element}, {first.EnumType}>({source})";
-                        var elementType = first.EnumType ?? element;
+                        var span = first.EnumType is null ? $"r{t}" : $"{MemoryMarshal}.Cast<{element}, {first.EnumType}>(r{t})";
                         if (first.Kind == MemberKind.InlineArray)
                         {
                             writer.Line($"{first.Type} m{t} = default;");
@@ -204,7 +251,7 @@ public sealed partial class ContractGenerator
                             // The member owns its elements, so this copy is the one allocation a row needs.
                             values[first.Name] = first.Kind == MemberKind.Array
                                 ? $"{span}.ToArray()"
-                                : $"new global::System.ReadOnlyMemory<{elementType}>({span}.ToArray())";
+                                : $"new global::System.ReadOnlyMemory<{first.EnumType ?? element}>({span}.ToArray())";
                         }
 
                         break;
@@ -215,22 +262,50 @@ public sealed partial class ContractGenerator
             var initialized = contract.Tensors.SelectMany(t => t.Members).Where(m => !contract.ConstructorArguments.Contains(m.Name)).ToList();
             if (initialized.Count == 0)
             {
-                writer.Line($"return new {contract.FullyQualifiedName}({arguments});");
+                writer.Line($"{target}new {contract.FullyQualifiedName}({arguments});");
+                return;
             }
-            else
+
+            writer.Line($"{target}new {contract.FullyQualifiedName}({arguments})");
+            writer.Open();
+            foreach (var member in initialized)
             {
-                writer.Line($"return new {contract.FullyQualifiedName}({arguments})");
-                writer.Open();
-                foreach (var member in initialized)
-                {
-                    writer.Line($"{member.Name} = {values[member.Name]},");
-                }
-
-                writer.Indent--;
-                writer.Line("};");
+                writer.Line($"{member.Name} = {values[member.Name]},");
             }
 
-            writer.Close();
+            writer.Indent--;
+            writer.Line("};");
+        }
+
+        /// <summary>The row spans <c>r0</c>, <c>r1</c>, … of one row, looked up per tensor.</summary>
+        private static void RowLookups(SourceWriter writer, ImmutableEquatableArray<TensorSpec> tensors)
+        {
+            for (var t = 0; t < tensors.Count; t++)
+            {
+                var element = tensors[t].ElementType.Keyword;
+                writer.Line($"{Span}<{element}> r{t} = tensors.Row<{element}>({t}, row);");
+            }
+        }
+
+        /// <summary>The batch spans <c>b0</c>, <c>b1</c>, …: each tensor's first rows, looked up once.</summary>
+        private static void BatchLookups(SourceWriter writer, ImmutableEquatableArray<TensorSpec> tensors, string rows)
+        {
+            for (var t = 0; t < tensors.Count; t++)
+            {
+                var element = tensors[t].ElementType.Keyword;
+                writer.Line($"{Span}<{element}> b{t} = tensors.Rows<{element}>({t}, {rows});");
+            }
+        }
+
+        /// <summary>The row spans <c>r0</c>, <c>r1</c>, … of row <c>row</c>, sliced from the batch spans with constant lengths.</summary>
+        private static void BatchRows(SourceWriter writer, ImmutableEquatableArray<TensorSpec> tensors)
+        {
+            for (var t = 0; t < tensors.Count; t++)
+            {
+                var length = tensors[t].RowShape.Aggregate(1, (product, d) => product * d);
+                var start = length == 1 ? "row" : $"row * {length}";
+                writer.Line($"{Span}<{tensors[t].ElementType.Keyword}> r{t} = b{t}.Slice({start}, {length});");
+            }
         }
 
         private static string ToElement(MemberSpec member, string element) =>

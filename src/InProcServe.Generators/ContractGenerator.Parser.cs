@@ -73,6 +73,7 @@ public sealed partial class ContractGenerator
                 Declaration(type),
                 type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 type.Name,
+                type.IsValueType,
                 tensors.ToImmutableEquatableArray(),
                 constructorArguments.ToImmutableEquatableArray());
         }

@@ -23,6 +23,7 @@ internal enum ContractRole
 /// <param name="Declaration">The type's own declaration keyword and name ("record struct Transaction").</param>
 /// <param name="FullyQualifiedName">The type as generated code names it ("global::Demo.Transaction").</param>
 /// <param name="DisplayName">The type as messages name it ("Transaction").</param>
+/// <param name="IsValueType">Whether the type is a struct: the binder reads it by reference rather than copying it.</param>
 /// <param name="Tensors">The tensors, in the order the binder indexes them.</param>
 /// <param name="ConstructorArguments">
 /// Output only: the members passed to the constructor, in parameter order; every other member is set by
@@ -36,6 +37,7 @@ internal sealed record ContractSpec(
     string Declaration,
     string FullyQualifiedName,
     string DisplayName,
+    bool IsValueType,
     ImmutableEquatableArray<TensorSpec> Tensors,
     ImmutableEquatableArray<string> ConstructorArguments);
 

@@ -14,7 +14,18 @@ namespace Demo
 
         static global::Demo.FraudScore global::InProcServe.IModelOutput<global::Demo.FraudScore>.ReadRow(int row, global::InProcServe.BatchTensors tensors)
         {
-            return new global::Demo.FraudScore(tensors.Row<float>(0, row)[0]);
+            global::System.Span<float> r0 = tensors.Row<float>(0, row);
+            return new global::Demo.FraudScore(r0[0]);
+        }
+
+        static void global::InProcServe.IModelOutput<global::Demo.FraudScore>.ReadRows(global::InProcServe.BatchTensors tensors, global::System.Span<global::Demo.FraudScore> destination)
+        {
+            global::System.Span<float> b0 = tensors.Rows<float>(0, destination.Length);
+            for (int row = 0; row < destination.Length; row++)
+            {
+                global::System.Span<float> r0 = b0.Slice(row, 1);
+                destination[row] = new global::Demo.FraudScore(r0[0]);
+            }
         }
     }
 }

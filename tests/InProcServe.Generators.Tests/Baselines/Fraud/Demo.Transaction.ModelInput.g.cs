@@ -12,39 +12,82 @@ namespace Demo
 
         static global::System.Collections.Generic.IReadOnlyList<global::InProcServe.TensorDeclaration> global::InProcServe.IModelInput<global::Demo.Transaction>.InputTensors => __InProcServeInputTensors;
 
-        static void global::InProcServe.IModelInput<global::Demo.Transaction>.WriteRow(in global::Demo.Transaction value, int row, global::InProcServe.BatchTensors tensors)
+        static void global::InProcServe.IModelInput<global::Demo.Transaction>.WriteRow(in global::Demo.Transaction input, int row, global::InProcServe.BatchTensors tensors)
         {
-            global::System.Span<float> t0 = tensors.Row<float>(0, row);
-            t0[0] = value.Time;
-            t0[1] = value.V1;
-            t0[2] = value.V2;
-            t0[3] = value.V3;
-            t0[4] = value.V4;
-            t0[5] = value.V5;
-            t0[6] = value.V6;
-            t0[7] = value.V7;
-            t0[8] = value.V8;
-            t0[9] = value.V9;
-            t0[10] = value.V10;
-            t0[11] = value.V11;
-            t0[12] = value.V12;
-            t0[13] = value.V13;
-            t0[14] = value.V14;
-            t0[15] = value.V15;
-            t0[16] = value.V16;
-            t0[17] = value.V17;
-            t0[18] = value.V18;
-            t0[19] = value.V19;
-            t0[20] = value.V20;
-            t0[21] = value.V21;
-            t0[22] = value.V22;
-            t0[23] = value.V23;
-            t0[24] = value.V24;
-            t0[25] = value.V25;
-            t0[26] = value.V26;
-            t0[27] = value.V27;
-            t0[28] = value.V28;
-            t0[29] = value.Amount;
+            global::Demo.Transaction value = input;
+            global::System.Span<float> r0 = tensors.Row<float>(0, row);
+            global::System.Span<float> c0 = r0.Slice(0, 30);
+            c0[0] = value.Time;
+            c0[1] = value.V1;
+            c0[2] = value.V2;
+            c0[3] = value.V3;
+            c0[4] = value.V4;
+            c0[5] = value.V5;
+            c0[6] = value.V6;
+            c0[7] = value.V7;
+            c0[8] = value.V8;
+            c0[9] = value.V9;
+            c0[10] = value.V10;
+            c0[11] = value.V11;
+            c0[12] = value.V12;
+            c0[13] = value.V13;
+            c0[14] = value.V14;
+            c0[15] = value.V15;
+            c0[16] = value.V16;
+            c0[17] = value.V17;
+            c0[18] = value.V18;
+            c0[19] = value.V19;
+            c0[20] = value.V20;
+            c0[21] = value.V21;
+            c0[22] = value.V22;
+            c0[23] = value.V23;
+            c0[24] = value.V24;
+            c0[25] = value.V25;
+            c0[26] = value.V26;
+            c0[27] = value.V27;
+            c0[28] = value.V28;
+            c0[29] = value.Amount;
+        }
+
+        static void global::InProcServe.IModelInput<global::Demo.Transaction>.WriteRows(global::System.ReadOnlySpan<global::Demo.Transaction> values, global::InProcServe.BatchTensors tensors)
+        {
+            global::System.Span<float> b0 = tensors.Rows<float>(0, values.Length);
+            for (int row = 0; row < values.Length; row++)
+            {
+                global::Demo.Transaction value = values[row];
+                global::System.Span<float> r0 = b0.Slice(row * 30, 30);
+                global::System.Span<float> c0 = r0.Slice(0, 30);
+                c0[0] = value.Time;
+                c0[1] = value.V1;
+                c0[2] = value.V2;
+                c0[3] = value.V3;
+                c0[4] = value.V4;
+                c0[5] = value.V5;
+                c0[6] = value.V6;
+                c0[7] = value.V7;
+                c0[8] = value.V8;
+                c0[9] = value.V9;
+                c0[10] = value.V10;
+                c0[11] = value.V11;
+                c0[12] = value.V12;
+                c0[13] = value.V13;
+                c0[14] = value.V14;
+                c0[15] = value.V15;
+                c0[16] = value.V16;
+                c0[17] = value.V17;
+                c0[18] = value.V18;
+                c0[19] = value.V19;
+                c0[20] = value.V20;
+                c0[21] = value.V21;
+                c0[22] = value.V22;
+                c0[23] = value.V23;
+                c0[24] = value.V24;
+                c0[25] = value.V25;
+                c0[26] = value.V26;
+                c0[27] = value.V27;
+                c0[28] = value.V28;
+                c0[29] = value.Amount;
+            }
         }
     }
 }

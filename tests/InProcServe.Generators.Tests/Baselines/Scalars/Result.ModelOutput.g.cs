@@ -15,11 +15,36 @@ partial record struct Result : global::InProcServe.IModelOutput<global::Result>
 
     static global::Result global::InProcServe.IModelOutput<global::Result>.ReadRow(int row, global::InProcServe.BatchTensors tensors)
     {
-        global::System.Span<byte> t1 = tensors.Row<byte>(1, row);
-        return new global::Result(tensors.Row<double>(0, row)[0], (global::Channel)t1[1], (global::Channel)t1[0])
+        global::System.Span<double> r0 = tensors.Row<double>(0, row);
+        global::System.Span<byte> r1 = tensors.Row<byte>(1, row);
+        global::System.Span<bool> r2 = tensors.Row<bool>(2, row);
+        global::System.Span<global::System.Half> r3 = tensors.Row<global::System.Half>(3, row);
+        global::System.Span<byte> c1 = r1.Slice(0, 2);
+        return new global::Result(r0[0], (global::Channel)c1[1], (global::Channel)c1[0])
         {
-            Flag = tensors.Row<bool>(2, row)[0],
-            Half = tensors.Row<global::System.Half>(3, row)[0],
+            Flag = r2[0],
+            Half = r3[0],
         };
+    }
+
+    static void global::InProcServe.IModelOutput<global::Result>.ReadRows(global::InProcServe.BatchTensors tensors, global::System.Span<global::Result> destination)
+    {
+        global::System.Span<double> b0 = tensors.Rows<double>(0, destination.Length);
+        global::System.Span<byte> b1 = tensors.Rows<byte>(1, destination.Length);
+        global::System.Span<bool> b2 = tensors.Rows<bool>(2, destination.Length);
+        global::System.Span<global::System.Half> b3 = tensors.Rows<global::System.Half>(3, destination.Length);
+        for (int row = 0; row < destination.Length; row++)
+        {
+            global::System.Span<double> r0 = b0.Slice(row, 1);
+            global::System.Span<byte> r1 = b1.Slice(row * 2, 2);
+            global::System.Span<bool> r2 = b2.Slice(row, 1);
+            global::System.Span<global::System.Half> r3 = b3.Slice(row, 1);
+            global::System.Span<byte> c1 = r1.Slice(0, 2);
+            destination[row] = new global::Result(r0[0], (global::Channel)c1[1], (global::Channel)c1[0])
+            {
+                Flag = r2[0],
+                Half = r3[0],
+            };
+        }
     }
 }

@@ -22,20 +22,81 @@ partial struct Row : global::InProcServe.IModelInput<global::Row>
 
     static global::System.Collections.Generic.IReadOnlyList<global::InProcServe.TensorDeclaration> global::InProcServe.IModelInput<global::Row>.InputTensors => __InProcServeInputTensors;
 
-    static void global::InProcServe.IModelInput<global::Row>.WriteRow(in global::Row value, int row, global::InProcServe.BatchTensors tensors)
+    static void global::InProcServe.IModelInput<global::Row>.WriteRow(in global::Row input, int row, global::InProcServe.BatchTensors tensors)
     {
-        tensors.Row<float>(0, row)[0] = value.F32;
-        tensors.Row<double>(1, row)[0] = value.F64;
-        tensors.Row<global::System.Half>(2, row)[0] = value.F16;
-        tensors.Row<sbyte>(3, row)[0] = value.I8;
-        tensors.Row<short>(4, row)[0] = value.I16;
-        tensors.Row<int>(5, row)[0] = value.I32;
-        tensors.Row<long>(6, row)[0] = value.I64;
-        tensors.Row<byte>(7, row)[0] = value.U8;
-        tensors.Row<ushort>(8, row)[0] = value.U16;
-        tensors.Row<uint>(9, row)[0] = value.U32;
-        tensors.Row<ulong>(10, row)[0] = value.U64;
-        tensors.Row<bool>(11, row)[0] = value.Flag;
-        tensors.Row<byte>(12, row)[0] = (byte)value.Channel;
+        ref readonly global::Row value = ref input;
+        global::System.Span<float> r0 = tensors.Row<float>(0, row);
+        global::System.Span<double> r1 = tensors.Row<double>(1, row);
+        global::System.Span<global::System.Half> r2 = tensors.Row<global::System.Half>(2, row);
+        global::System.Span<sbyte> r3 = tensors.Row<sbyte>(3, row);
+        global::System.Span<short> r4 = tensors.Row<short>(4, row);
+        global::System.Span<int> r5 = tensors.Row<int>(5, row);
+        global::System.Span<long> r6 = tensors.Row<long>(6, row);
+        global::System.Span<byte> r7 = tensors.Row<byte>(7, row);
+        global::System.Span<ushort> r8 = tensors.Row<ushort>(8, row);
+        global::System.Span<uint> r9 = tensors.Row<uint>(9, row);
+        global::System.Span<ulong> r10 = tensors.Row<ulong>(10, row);
+        global::System.Span<bool> r11 = tensors.Row<bool>(11, row);
+        global::System.Span<byte> r12 = tensors.Row<byte>(12, row);
+        r0[0] = value.F32;
+        r1[0] = value.F64;
+        r2[0] = value.F16;
+        r3[0] = value.I8;
+        r4[0] = value.I16;
+        r5[0] = value.I32;
+        r6[0] = value.I64;
+        r7[0] = value.U8;
+        r8[0] = value.U16;
+        r9[0] = value.U32;
+        r10[0] = value.U64;
+        r11[0] = value.Flag;
+        r12[0] = (byte)value.Channel;
+    }
+
+    static void global::InProcServe.IModelInput<global::Row>.WriteRows(global::System.ReadOnlySpan<global::Row> values, global::InProcServe.BatchTensors tensors)
+    {
+        global::System.Span<float> b0 = tensors.Rows<float>(0, values.Length);
+        global::System.Span<double> b1 = tensors.Rows<double>(1, values.Length);
+        global::System.Span<global::System.Half> b2 = tensors.Rows<global::System.Half>(2, values.Length);
+        global::System.Span<sbyte> b3 = tensors.Rows<sbyte>(3, values.Length);
+        global::System.Span<short> b4 = tensors.Rows<short>(4, values.Length);
+        global::System.Span<int> b5 = tensors.Rows<int>(5, values.Length);
+        global::System.Span<long> b6 = tensors.Rows<long>(6, values.Length);
+        global::System.Span<byte> b7 = tensors.Rows<byte>(7, values.Length);
+        global::System.Span<ushort> b8 = tensors.Rows<ushort>(8, values.Length);
+        global::System.Span<uint> b9 = tensors.Rows<uint>(9, values.Length);
+        global::System.Span<ulong> b10 = tensors.Rows<ulong>(10, values.Length);
+        global::System.Span<bool> b11 = tensors.Rows<bool>(11, values.Length);
+        global::System.Span<byte> b12 = tensors.Rows<byte>(12, values.Length);
+        for (int row = 0; row < values.Length; row++)
+        {
+            ref readonly global::Row value = ref values[row];
+            global::System.Span<float> r0 = b0.Slice(row, 1);
+            global::System.Span<double> r1 = b1.Slice(row, 1);
+            global::System.Span<global::System.Half> r2 = b2.Slice(row, 1);
+            global::System.Span<sbyte> r3 = b3.Slice(row, 1);
+            global::System.Span<short> r4 = b4.Slice(row, 1);
+            global::System.Span<int> r5 = b5.Slice(row, 1);
+            global::System.Span<long> r6 = b6.Slice(row, 1);
+            global::System.Span<byte> r7 = b7.Slice(row, 1);
+            global::System.Span<ushort> r8 = b8.Slice(row, 1);
+            global::System.Span<uint> r9 = b9.Slice(row, 1);
+            global::System.Span<ulong> r10 = b10.Slice(row, 1);
+            global::System.Span<bool> r11 = b11.Slice(row, 1);
+            global::System.Span<byte> r12 = b12.Slice(row, 1);
+            r0[0] = value.F32;
+            r1[0] = value.F64;
+            r2[0] = value.F16;
+            r3[0] = value.I8;
+            r4[0] = value.I16;
+            r5[0] = value.I32;
+            r6[0] = value.I64;
+            r7[0] = value.U8;
+            r8[0] = value.U16;
+            r9[0] = value.U32;
+            r10[0] = value.U64;
+            r11[0] = value.Flag;
+            r12[0] = (byte)value.Channel;
+        }
     }
 }

@@ -19,15 +19,43 @@ namespace Demo.Vision
 
             static global::Demo.Vision.Contracts.Analysis global::InProcServe.IModelOutput<global::Demo.Vision.Contracts.Analysis>.ReadRow(int row, global::InProcServe.BatchTensors tensors)
             {
+                global::System.Span<float> r0 = tensors.Row<float>(0, row);
+                global::System.Span<float> r1 = tensors.Row<float>(1, row);
+                global::System.Span<long> r2 = tensors.Row<long>(2, row);
+                global::System.Span<float> r3 = tensors.Row<float>(3, row);
                 global::Demo.Vision.Rgb m1 = default;
-                tensors.Row<float>(1, row).CopyTo(m1);
+                r1.CopyTo(m1);
                 return new global::Demo.Vision.Contracts.Analysis()
                 {
-                    Normalized = tensors.Row<float>(0, row).ToArray(),
+                    Normalized = r0.ToArray(),
                     ChannelMean = m1,
-                    Top = new global::System.ReadOnlyMemory<global::Demo.Vision.Label>(global::System.Runtime.InteropServices.MemoryMarshal.Cast<long, global::Demo.Vision.Label>(tensors.Row<long>(2, row)).ToArray()),
-                    Scores = new global::System.ReadOnlyMemory<float>(tensors.Row<float>(3, row).ToArray()),
+                    Top = new global::System.ReadOnlyMemory<global::Demo.Vision.Label>(global::System.Runtime.InteropServices.MemoryMarshal.Cast<long, global::Demo.Vision.Label>(r2).ToArray()),
+                    Scores = new global::System.ReadOnlyMemory<float>(r3.ToArray()),
                 };
+            }
+
+            static void global::InProcServe.IModelOutput<global::Demo.Vision.Contracts.Analysis>.ReadRows(global::InProcServe.BatchTensors tensors, global::System.Span<global::Demo.Vision.Contracts.Analysis> destination)
+            {
+                global::System.Span<float> b0 = tensors.Rows<float>(0, destination.Length);
+                global::System.Span<float> b1 = tensors.Rows<float>(1, destination.Length);
+                global::System.Span<long> b2 = tensors.Rows<long>(2, destination.Length);
+                global::System.Span<float> b3 = tensors.Rows<float>(3, destination.Length);
+                for (int row = 0; row < destination.Length; row++)
+                {
+                    global::System.Span<float> r0 = b0.Slice(row * 48, 48);
+                    global::System.Span<float> r1 = b1.Slice(row * 3, 3);
+                    global::System.Span<long> r2 = b2.Slice(row * 2, 2);
+                    global::System.Span<float> r3 = b3.Slice(row * 3, 3);
+                    global::Demo.Vision.Rgb m1 = default;
+                    r1.CopyTo(m1);
+                    destination[row] = new global::Demo.Vision.Contracts.Analysis()
+                    {
+                        Normalized = r0.ToArray(),
+                        ChannelMean = m1,
+                        Top = new global::System.ReadOnlyMemory<global::Demo.Vision.Label>(global::System.Runtime.InteropServices.MemoryMarshal.Cast<long, global::Demo.Vision.Label>(r2).ToArray()),
+                        Scores = new global::System.ReadOnlyMemory<float>(r3.ToArray()),
+                    };
+                }
             }
         }
     }

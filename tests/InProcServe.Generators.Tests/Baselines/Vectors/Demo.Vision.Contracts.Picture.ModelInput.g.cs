@@ -18,34 +18,84 @@ namespace Demo.Vision
 
             static global::System.Collections.Generic.IReadOnlyList<global::InProcServe.TensorDeclaration> global::InProcServe.IModelInput<global::Demo.Vision.Contracts.Picture>.InputTensors => __InProcServeInputTensors;
 
-            static void global::InProcServe.IModelInput<global::Demo.Vision.Contracts.Picture>.WriteRow(in global::Demo.Vision.Contracts.Picture value, int row, global::InProcServe.BatchTensors tensors)
+            static void global::InProcServe.IModelInput<global::Demo.Vision.Contracts.Picture>.WriteRow(in global::Demo.Vision.Contracts.Picture input, int row, global::InProcServe.BatchTensors tensors)
             {
+                ref readonly global::Demo.Vision.Contracts.Picture value = ref input;
+                global::System.Span<byte> r0 = tensors.Row<byte>(0, row);
+                global::System.Span<global::System.Half> r1 = tensors.Row<global::System.Half>(1, row);
+                global::System.Span<long> r2 = tensors.Row<long>(2, row);
+                global::System.Span<float> r3 = tensors.Row<float>(3, row);
+                global::System.Span<float> r4 = tensors.Row<float>(4, row);
                 global::System.ReadOnlySpan<byte> v0 = value.Pixels;
                 if (v0.Length != 48)
                 {
                     global::InProcServe.BatchTensors.ThrowLengthMismatch("Picture.Pixels", row, 48, v0.Length);
                 }
 
-                v0.CopyTo(tensors.Row<byte>(0, row));
+                v0.CopyTo(r0);
                 global::System.ReadOnlySpan<global::System.Half> v1 = value.Embedding.Span;
                 if (v1.Length != 8)
                 {
                     global::InProcServe.BatchTensors.ThrowLengthMismatch("Picture.Embedding", row, 8, v1.Length);
                 }
 
-                v1.CopyTo(tensors.Row<global::System.Half>(1, row));
+                v1.CopyTo(r1);
                 global::System.ReadOnlySpan<long> v2 = global::System.Runtime.InteropServices.MemoryMarshal.Cast<global::Demo.Vision.Label, long>((global::System.ReadOnlySpan<global::Demo.Vision.Label>)value.Hints);
                 if (v2.Length != 2)
                 {
                     global::InProcServe.BatchTensors.ThrowLengthMismatch("Picture.Hints", row, 2, v2.Length);
                 }
 
-                v2.CopyTo(tensors.Row<long>(2, row));
+                v2.CopyTo(r2);
                 global::Demo.Vision.Rgb m3 = value.Mean;
                 global::System.ReadOnlySpan<float> v3 = m3;
-                v3.CopyTo(tensors.Row<float>(3, row));
+                v3.CopyTo(r3);
                 global::System.ReadOnlySpan<float> v4 = value.Scale;
-                v4.CopyTo(tensors.Row<float>(4, row));
+                v4.CopyTo(r4);
+            }
+
+            static void global::InProcServe.IModelInput<global::Demo.Vision.Contracts.Picture>.WriteRows(global::System.ReadOnlySpan<global::Demo.Vision.Contracts.Picture> values, global::InProcServe.BatchTensors tensors)
+            {
+                global::System.Span<byte> b0 = tensors.Rows<byte>(0, values.Length);
+                global::System.Span<global::System.Half> b1 = tensors.Rows<global::System.Half>(1, values.Length);
+                global::System.Span<long> b2 = tensors.Rows<long>(2, values.Length);
+                global::System.Span<float> b3 = tensors.Rows<float>(3, values.Length);
+                global::System.Span<float> b4 = tensors.Rows<float>(4, values.Length);
+                for (int row = 0; row < values.Length; row++)
+                {
+                    ref readonly global::Demo.Vision.Contracts.Picture value = ref values[row];
+                    global::System.Span<byte> r0 = b0.Slice(row * 48, 48);
+                    global::System.Span<global::System.Half> r1 = b1.Slice(row * 8, 8);
+                    global::System.Span<long> r2 = b2.Slice(row * 2, 2);
+                    global::System.Span<float> r3 = b3.Slice(row * 3, 3);
+                    global::System.Span<float> r4 = b4.Slice(row * 3, 3);
+                    global::System.ReadOnlySpan<byte> v0 = value.Pixels;
+                    if (v0.Length != 48)
+                    {
+                        global::InProcServe.BatchTensors.ThrowLengthMismatch("Picture.Pixels", row, 48, v0.Length);
+                    }
+
+                    v0.CopyTo(r0);
+                    global::System.ReadOnlySpan<global::System.Half> v1 = value.Embedding.Span;
+                    if (v1.Length != 8)
+                    {
+                        global::InProcServe.BatchTensors.ThrowLengthMismatch("Picture.Embedding", row, 8, v1.Length);
+                    }
+
+                    v1.CopyTo(r1);
+                    global::System.ReadOnlySpan<long> v2 = global::System.Runtime.InteropServices.MemoryMarshal.Cast<global::Demo.Vision.Label, long>((global::System.ReadOnlySpan<global::Demo.Vision.Label>)value.Hints);
+                    if (v2.Length != 2)
+                    {
+                        global::InProcServe.BatchTensors.ThrowLengthMismatch("Picture.Hints", row, 2, v2.Length);
+                    }
+
+                    v2.CopyTo(r2);
+                    global::Demo.Vision.Rgb m3 = value.Mean;
+                    global::System.ReadOnlySpan<float> v3 = m3;
+                    v3.CopyTo(r3);
+                    global::System.ReadOnlySpan<float> v4 = value.Scale;
+                    v4.CopyTo(r4);
+                }
             }
         }
     }
