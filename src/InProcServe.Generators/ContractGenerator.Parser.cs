@@ -196,13 +196,17 @@ public sealed partial class ContractGenerator
             var column = -1;
             var length = 0;
             int[]? shape = null;
+            // An argument the compiler already rejects (a string for Column, say) has no value here: it is skipped,
+            // not parsed, so the user sees the compiler's error rather than a generator crash.
             foreach (var argument in attribute.NamedArguments)
             {
-                switch (argument.Key)
+                switch (argument.Key, argument.Value)
                 {
-                    case "Column": column = (int)argument.Value.Value!; break;
-                    case "Length": length = (int)argument.Value.Value!; break;
-                    case "Shape": shape = argument.Value.IsNull ? null : argument.Value.Values.Select(v => (int)v.Value!).ToArray(); break;
+                    case ("Column", { Value: int value }): column = value; break;
+                    case ("Length", { Value: int value }): length = value; break;
+                    case ("Shape", { Kind: TypedConstantKind.Array, IsNull: false } array) when array.Values.All(v => v.Value is int):
+                        shape = array.Values.Select(v => (int)v.Value!).ToArray();
+                        break;
                 }
             }
 

@@ -297,6 +297,18 @@ public sealed class ContractGeneratorDiagnosticTests
     }
 
     [Fact]
+    public void Attribute_arguments_the_compiler_rejects_leave_the_error_to_the_compiler()
+    {
+        var outcome = GeneratorHarness.Run("""
+            using InProcServe;
+            [ModelInput] public partial record Transaction([Tensor("x", Column = "one")] float A, [Tensor("y", Shape = [1, "two"])] float[] B);
+            """);
+
+        Assert.Null(outcome.Result.Results.Single().Exception);
+        Assert.Contains(outcome.Compilation.GetDiagnostics(), d => d.Id == "CS0029");
+    }
+
+    [Fact]
     public void Every_descriptor_has_a_row_in_docs_diagnostics_md()
     {
         var table = File.ReadAllText(Path.Combine(Baselines.RepositoryRoot, "docs", "diagnostics.md"));

@@ -29,6 +29,32 @@ public sealed class ContractGeneratorEmitterTests
         }
     }
 
+    [Fact]
+    public void Contracts_nested_in_generic_types_and_interfaces_compile_cleanly()
+    {
+        var outcome = GeneratorHarness.Run("""
+            using InProcServe;
+            namespace Shop;
+            public partial class Outer<T>
+                where T : class
+            {
+                [ModelOutput] internal partial record struct Score([Tensor("p")] float P);
+            }
+
+            public partial interface IModels
+            {
+                [ModelInput] public partial class Request
+                {
+                    [Tensor("x", Length = 2)] private int[] values = [1, 2];
+                }
+            }
+            """);
+
+        Assert.Empty(outcome.Diagnostics);
+        Assert.Empty(outcome.CompilationProblems);
+        Assert.Equal(["Shop.IModels.Request.ModelInput.g.cs", "Shop.Outer_T_.Score.ModelOutput.g.cs"], outcome.Sources.Keys.Order());
+    }
+
     /// <summary>The baseline cases: the fraud contract of the README, every vector form, every scalar form.</summary>
     private static readonly Dictionary<string, string> Sources = new()
     {
