@@ -30,7 +30,7 @@ public sealed class ContractGeneratorEmitterTests
     }
 
     [Fact]
-    public void Contracts_nested_in_generic_types_and_interfaces_compile_cleanly()
+    public void Contracts_nested_in_generic_types_and_interfaces_with_keyword_and_obsolete_members_compile_cleanly()
     {
         var outcome = GeneratorHarness.Run("""
             using InProcServe;
@@ -38,7 +38,10 @@ public sealed class ContractGeneratorEmitterTests
             public partial class Outer<T>
                 where T : class
             {
-                [ModelOutput] internal partial record struct Score([Tensor("p")] float P);
+                [ModelOutput] internal partial record struct Score([Tensor("p")] float P, [Tensor("event")] long @event)
+                {
+                    [System.Obsolete("Use P.")] [Tensor("old")] public float Old { get; init; }
+                }
             }
 
             public partial interface IModels
