@@ -10,9 +10,10 @@ namespace InProcServe.Generators;
 public sealed partial class ContractGenerator
 {
     /// <summary>
-    /// Writes one contract's binder: the declarations ContractBinding checks at load, and WriteRow or ReadRow,
-    /// which copy each member straight into or out of the row's span of batch memory. The code it writes uses
-    /// no reflection, boxing or LINQ and allocates nothing but what an output member itself holds (an array).
+    /// Writes one contract's binder: the declarations ContractBinding checks at load, and WriteRow/WriteRows or
+    /// ReadRow/ReadRows, which copy each member straight into or out of the row's span of batch memory (one row,
+    /// or a loop over a batch with each tensor looked up once). The code it writes uses no reflection, boxing or
+    /// LINQ and allocates nothing but what an output member itself holds (an array).
     /// </summary>
     internal static class Emitter
     {
