@@ -32,6 +32,24 @@ public readonly unsafe struct BatchTensors
         return new Span<T>((T*)buffer.Data + (nint)row * buffer.RowLength, buffer.RowLength);
     }
 
+    /// <summary>Rows 0 to <paramref name="rows"/> - 1 of tensor <paramref name="tensor"/>, row-major: row <c>i</c> is elements <c>[i * RowLength, (i + 1) * RowLength)</c>.</summary>
+    /// <typeparam name="T">The tensor's .NET element type.</typeparam>
+    /// <param name="tensor">The tensor's index in the contract's declarations.</param>
+    /// <param name="rows">The rows in the batch.</param>
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Span<T> Rows<T>(int tensor, int rows)
+        where T : unmanaged
+    {
+        var buffer = buffers[tensor];
+        if (TensorElement.Of<T>() != buffer.ElementType || (uint)rows > (uint)buffer.Capacity)
+        {
+            ThrowBadRow<T>(buffer, rows - 1);
+        }
+
+        return new Span<T>(buffer.Data, rows * buffer.RowLength);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowBadRow<T>(TensorBuffer buffer, int row)
         where T : unmanaged =>

@@ -75,18 +75,9 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
             for (var start = 0; start < inputs.Length; start += MaxBatchSize)
             {
                 var rows = Math.Min(MaxBatchSize, inputs.Length - start);
-                var batchIn = buffers.Inputs;
-                for (var row = 0; row < rows; row++)
-                {
-                    TInput.WriteRow(inputs[start + row], row, batchIn);
-                }
-
+                TInput.WriteRows(inputs.Slice(start, rows), buffers.Inputs);
                 buffers.Run(session, rows, cancellationToken);
-                var batchOut = buffers.Outputs;
-                for (var row = 0; row < rows; row++)
-                {
-                    outputs[start + row] = TOutput.ReadRow(row, batchOut);
-                }
+                TOutput.ReadRows(buffers.Outputs, outputs.Slice(start, rows));
             }
         }
         finally
