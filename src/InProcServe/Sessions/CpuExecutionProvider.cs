@@ -17,7 +17,7 @@ internal sealed class CpuExecutionProvider : ExecutionProvider
     {
     }
 
-    internal override void AppendTo(OrtSessionOptionsHandle sessionOptions, string modelName)
+    internal override void Append(OrtSessionOptionsHandle sessionOptions)
     {
     }
 }

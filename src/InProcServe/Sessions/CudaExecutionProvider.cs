@@ -28,11 +28,10 @@ internal sealed class CudaExecutionProvider(
         if (!Enum.IsDefined(convolutionAlgorithmSearch)) errors.Add($"{nameof(ModelSessionOptions.ExecutionProvider)}: the cuDNN convolution algorithm search is {(int)convolutionAlgorithmSearch}; it must be one of {string.Join(", ", Enum.GetNames<CudnnConvolutionAlgorithmSearch>())}.");
     }
 
-    internal override unsafe void AppendTo(OrtSessionOptionsHandle sessionOptions, string modelName)
+    internal override unsafe void Append(OrtSessionOptionsHandle sessionOptions)
     {
-        var context = $"Model '{modelName}': adding the execution provider {this}";
         nint created;
-        OrtStatus.Check(OrtApi.CreateCUDAProviderOptions(&created), context);
+        OrtStatus.Check(OrtApi.CreateCUDAProviderOptions(&created));
         using var options = new OrtCudaProviderOptionsHandle(created);
         // Every value is sent, defaults included, so the session runs with what ToString reports.
         SetOptions(OrtApi.UpdateCUDAProviderOptions, options,
@@ -47,8 +46,7 @@ internal sealed class CudaExecutionProvider(
                 CudnnConvolutionAlgorithmSearch.Default => "DEFAULT",
                 _ => "EXHAUSTIVE",
             }),
-        ],
-        context);
-        OrtStatus.Check(OrtApi.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions.DangerousGetHandle(), created), context);
+        ]);
+        OrtStatus.Check(OrtApi.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions.DangerousGetHandle(), created));
     }
 }

@@ -60,15 +60,16 @@ public abstract class ExecutionProvider
     /// <summary>Adds a description of each invalid setting to <paramref name="errors"/>.</summary>
     internal abstract void Validate(List<string> errors);
 
-    /// <summary>Appends the provider (and its fallbacks) to native session options.</summary>
-    internal abstract void AppendTo(OrtSessionOptionsHandle sessionOptions, string modelName);
-
     /// <summary>
-    /// Throws when the loaded ONNX Runtime lacks a provider this needs. ONNX Runtime's own error for that
-    /// comes from the append call and names neither the library nor the remedy.
+    /// Adds the provider (and its fallbacks) to native session options, or throws when the loaded ONNX Runtime
+    /// can't run it. ONNX Runtime's own errors for that name neither the library nor the remedy.
     /// </summary>
-    /// <exception cref="NotSupportedException">A provider is missing; the message says which, what the library has, and what to do.</exception>
-    internal void EnsureAvailable(string modelName)
+    /// <exception cref="NotSupportedException">
+    /// The library lacks a provider this needs, or failed to add it (a CPU-only build whose list still names
+    /// GPU providers, missing CUDA libraries, no such device); the message says which, what the library has,
+    /// and what to do. ONNX Runtime's error, if any, is the inner exception.
+    /// </exception>
+    internal void AddTo(OrtSessionOptionsHandle sessionOptions, string modelName)
     {
         if (RequiredProviders.Count == 0)
         {
@@ -79,18 +80,33 @@ public abstract class ExecutionProvider
         var missing = RequiredProviders.Where(name => !available.Contains(name)).ToArray();
         if (missing.Length > 0)
         {
-            throw new NotSupportedException(
-                $"Model '{modelName}': the execution provider {this} needs {string.Join(" and ", missing)}, but the ONNX Runtime " +
-                $"{OnnxRuntime.Version} loaded from '{OnnxRuntime.LibraryPath}' has only {string.Join(", ", available)}. " +
-                $"Install a GPU build of ONNX Runtime {OnnxRuntime.Version} with its CUDA and cuDNN libraries (the onnxruntime-linux-x64-gpu " +
-                $"release archive, or the native files of the Microsoft.ML.OnnxRuntime.Gpu NuGet package) and set {OrtLibrary.EnvironmentVariable} " +
-                "to its libonnxruntime, or use ExecutionProvider.Cpu.");
+            throw Unavailable(modelName, $"this build of ONNX Runtime does not include {string.Join(" or ", missing)}", available, null);
+        }
+
+        try
+        {
+            Append(sessionOptions);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw Unavailable(modelName, $"ONNX Runtime could not add it ({e.Message})", available, e);
         }
     }
 
+    /// <summary>Appends the provider (and its fallbacks) to native session options; a failure is ONNX Runtime's status, unprefixed.</summary>
+    internal abstract void Append(OrtSessionOptionsHandle sessionOptions);
+
+    private NotSupportedException Unavailable(string modelName, string reason, IReadOnlyList<string> available, Exception? inner) =>
+        new($"Model '{modelName}': the execution provider {this} is not available: {reason}. The ONNX Runtime {OnnxRuntime.Version} " +
+            $"loaded from '{OnnxRuntime.LibraryPath}' lists {string.Join(", ", available)}. To run on the GPU, install a GPU build of " +
+            $"ONNX Runtime {OnnxRuntime.Version} with the CUDA and cuDNN libraries it needs (the onnxruntime-linux-x64-gpu release archive, " +
+            $"or the native files of the Microsoft.ML.OnnxRuntime.Gpu NuGet package) and set {OrtLibrary.EnvironmentVariable} to its " +
+            "libonnxruntime; or use ExecutionProvider.Cpu.",
+            inner);
+
     /// <summary>Sets provider options as the UTF-8 key/value strings the V2 option objects take.</summary>
     private protected static unsafe void SetOptions(
-        delegate* unmanaged<nint, byte**, byte**, nuint, nint> update, OrtHandle options, (string Key, string Value)[] entries, string context)
+        delegate* unmanaged<nint, byte**, byte**, nuint, nint> update, OrtHandle options, (string Key, string Value)[] entries)
     {
         var keys = new nint[entries.Length];
         var values = new nint[entries.Length];
@@ -104,7 +120,7 @@ public abstract class ExecutionProvider
 
             fixed (nint* k = keys, v = values)
             {
-                OrtStatus.Check(update(options.DangerousGetHandle(), (byte**)k, (byte**)v, (nuint)entries.Length), context);
+                OrtStatus.Check(update(options.DangerousGetHandle(), (byte**)k, (byte**)v, (nuint)entries.Length));
             }
         }
         finally

@@ -349,8 +349,7 @@ public sealed unsafe class ModelSession : IDisposable
                 }
             }
 
-            options.ExecutionProvider.EnsureAvailable(name);
-            options.ExecutionProvider.AppendTo(sessionOptions, name);
+            options.ExecutionProvider.AddTo(sessionOptions, name);
             if (writeOptimizedTo is not null)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(writeOptimizedTo)!);

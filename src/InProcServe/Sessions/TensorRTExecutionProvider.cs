@@ -28,11 +28,10 @@ internal sealed class TensorRTExecutionProvider(int deviceId, bool fp16, string?
         if (engineCachePath is { Length: 0 }) errors.Add($"{nameof(ModelSessionOptions.ExecutionProvider)}: the TensorRT engine cache path is empty; leave it null for no cache.");
     }
 
-    internal override unsafe void AppendTo(OrtSessionOptionsHandle sessionOptions, string modelName)
+    internal override unsafe void Append(OrtSessionOptionsHandle sessionOptions)
     {
-        var context = $"Model '{modelName}': adding the execution provider {this}";
         nint created;
-        OrtStatus.Check(OrtApi.CreateTensorRTProviderOptions(&created), context);
+        OrtStatus.Check(OrtApi.CreateTensorRTProviderOptions(&created));
         using (var options = new OrtTensorRTProviderOptionsHandle(created))
         {
             List<(string, string)> entries = [("device_id", deviceId.ToString(CultureInfo.InvariantCulture)), ("trt_fp16_enable", fp16 ? "1" : "0")];
@@ -43,10 +42,10 @@ internal sealed class TensorRTExecutionProvider(int deviceId, bool fp16, string?
                 entries.AddRange([("trt_engine_cache_enable", "1"), ("trt_engine_cache_path", cache)]);
             }
 
-            SetOptions(OrtApi.UpdateTensorRTProviderOptions, options, [.. entries], context);
-            OrtStatus.Check(OrtApi.SessionOptionsAppendExecutionProvider_TensorRT_V2(sessionOptions.DangerousGetHandle(), created), context);
+            SetOptions(OrtApi.UpdateTensorRTProviderOptions, options, [.. entries]);
+            OrtStatus.Check(OrtApi.SessionOptionsAppendExecutionProvider_TensorRT_V2(sessionOptions.DangerousGetHandle(), created));
         }
 
-        fallback.AppendTo(sessionOptions, modelName);
+        fallback.Append(sessionOptions);
     }
 }

@@ -26,9 +26,9 @@ public sealed class SessionSharingMemoryTests(ITestOutputHelper output)
         var shared = Measure("shared-weights");
 
         // Each unshared session packs its own copy of the weights: a check that the model is big enough to tell.
-        Assert.True(separate[^1] - separate[0] > (Sessions - 1) * 3 * MiB, $"{Sessions - 1} unshared sessions added only {(separate[^1] - separate[0]) / MiB} MiB");
-        Assert.True(shared[1] - shared[0] < 5 * MiB / 2, $"the second shared session added {(shared[1] - shared[0]) / MiB} MiB");
-        Assert.True(shared[^1] - shared[0] < (Sessions - 1) * MiB, $"{Sessions - 1} shared sessions added {(shared[^1] - shared[0]) / MiB} MiB");
+        Assert.True(separate[^1] - separate[0] > (Sessions - 1) * 3 * MiB, $"{Sessions - 1} unshared sessions added only {(separate[^1] - separate[0]) / (double)MiB:F1} MiB");
+        Assert.True(shared[1] - shared[0] < 5 * MiB / 2, $"the second shared session added {(shared[1] - shared[0]) / (double)MiB:F1} MiB");
+        Assert.True(shared[^1] - shared[0] < (Sessions - 1) * MiB, $"{Sessions - 1} shared sessions added {(shared[^1] - shared[0]) / (double)MiB:F1} MiB");
     }
 
     [Fact]
@@ -37,8 +37,8 @@ public sealed class SessionSharingMemoryTests(ITestOutputHelper output)
         var own = Measure("own-arena");
         var shared = Measure("shared-arena");
 
-        Assert.True(own[^1] - own[0] > (Sessions - 1) * 4 * MiB, $"{Sessions - 1} sessions with their own arenas added only {(own[^1] - own[0]) / MiB} MiB");
-        Assert.True(shared[^1] - shared[0] < (Sessions - 1) * MiB, $"{Sessions - 1} sessions on the shared arena added {(shared[^1] - shared[0]) / MiB} MiB");
+        Assert.True(own[^1] - own[0] > (Sessions - 1) * 4 * MiB, $"{Sessions - 1} sessions with their own arenas added only {(own[^1] - own[0]) / (double)MiB:F1} MiB");
+        Assert.True(shared[^1] - shared[0] < (Sessions - 1) * MiB, $"{Sessions - 1} sessions on the shared arena added {(shared[^1] - shared[0]) / (double)MiB:F1} MiB");
     }
 
     /// <summary>Child process: loads wide.onnx <see cref="Sessions"/> times, runs each once, prints the resident growth after each.</summary>
