@@ -66,7 +66,7 @@ public sealed unsafe class ModelSession : IDisposable
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime could not load the model (corrupt file, unsupported operator, …).</exception>
     /// <exception cref="ArgumentException">An option is invalid; the message names every invalid value.</exception>
-    /// <exception cref="NotSupportedException">The loaded ONNX Runtime has no such execution provider; the message names the providers it has.</exception>
+    /// <exception cref="NotSupportedException">The loaded ONNX Runtime can't run the execution provider asked for; the message names its providers and what to do.</exception>
     /// <exception cref="DllNotFoundException">The native ONNX Runtime library could not be loaded.</exception>
     public static ModelSession Load(string path, ModelSessionOptions? options = null)
     {
@@ -117,7 +117,7 @@ public sealed unsafe class ModelSession : IDisposable
     /// </param>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime could not load the model.</exception>
     /// <exception cref="ArgumentException">The bytes are empty or an option is invalid.</exception>
-    /// <exception cref="NotSupportedException">The loaded ONNX Runtime has no such execution provider; the message names the providers it has.</exception>
+    /// <exception cref="NotSupportedException">The loaded ONNX Runtime can't run the execution provider asked for; the message names its providers and what to do.</exception>
     public static ModelSession Load(ReadOnlySpan<byte> model, ModelSessionOptions? options = null)
     {
         options ??= new ModelSessionOptions();
