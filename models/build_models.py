@@ -22,6 +22,7 @@ Models (opset 17, IR version 8):
     all_types.onnx  one identity-like pass-through per supported element type
     dynamic.onnx    two symbolic dimensions ("batch", "seq")
     fixed.onnx      fully static shape [2, 3], for shape-mismatch tests
+    wide.onnx       256 -> 1024 -> 1024 -> 1 MLP, 5 MB of weights, for weight-sharing tests
 
 Reference JSON schema:
 
@@ -585,6 +586,50 @@ def build_slow_rows():
         "inputs": {"x": x, "iterations": iterations},
         "outputs": {"y": y.astype(np.float32)},
     }])
+def build_wide():
+    # Large enough that pre-packing its Gemm weights costs megabytes per session, so tests can
+    # see whether a second session of the same file shares them. Weights only: about 5 MB.
+    rng = np.random.default_rng(20240611)
+    layers = []
+    for fan_in, fan_out in [(256, 1024), (1024, 1024), (1024, 1)]:
+        w = (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+        b = (rng.standard_normal(fan_out) * 0.1).astype(np.float32)
+        layers.append((w, b))
+
+    initializers = []
+    nodes = []
+    current = "features"
+    for i, (w, b) in enumerate(layers, start=1):
+        initializers += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
+        gemm_out = f"gemm{i}"
+        nodes.append(helper.make_node("Gemm", [current, f"W{i}", f"b{i}"], [gemm_out], name=f"Gemm{i}"))
+        if i < len(layers):
+            current = f"relu{i}"
+            nodes.append(helper.make_node("Relu", [gemm_out], [current], name=f"Relu{i}"))
+        else:
+            nodes.append(helper.make_node("Sigmoid", [gemm_out], ["score"], name="Sigmoid"))
+
+    graph = helper.make_graph(
+        nodes, "wide_mlp",
+        inputs=[helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 256])],
+        outputs=[helper.make_tensor_value_info("score", TensorProto.FLOAT, ["batch", 1])],
+        initializer=initializers,
+    )
+    model = make_model(graph, "MLP 256 -> 1024 -> 1024 -> 1 (ReLU, sigmoid head) with seeded weights: "
+                              "megabytes of Gemm weights, for tests of weight sharing between sessions.",
+                       model_version=1)
+    save_model(model, "wide.onnx")
+
+    x = np.random.default_rng(23).standard_normal((4, 256)).astype(np.float32)
+    h = x.astype(np.float64)
+    for i, (w, b) in enumerate(layers):
+        h = h @ w.astype(np.float64) + b.astype(np.float64)
+        if i < len(layers) - 1:
+            h = np.maximum(h, 0.0)
+    score = (1.0 / (1.0 + np.exp(-h))).astype(np.float32)
+    # Sums of 1024 float32 products: ONNX Runtime's summation order differs from numpy's by
+    # more than in the small models, still far below the tolerance.
+    write_reference("wide.reference.json", "wide.onnx", 1e-5, [{"inputs": {"features": x}, "outputs": {"score": score}}])
 
 
 def main():
@@ -597,6 +642,7 @@ def main():
     build_slow_rows()
     build_strings()
     build_images()
+    build_wide()
     for name in sorted(os.listdir(HERE)):
         if name.endswith((".onnx", ".json")):
             print(f"{os.path.getsize(os.path.join(HERE, name)):8d}  {name}")

@@ -6,7 +6,8 @@ namespace InProcServe;
 /// <summary>
 /// The native ONNX Runtime library InProcServe runs on: where it is loaded from, its version and what
 /// it can run on. The library loads by itself when the first model is loaded; call
-/// <see cref="Initialize"/> only to choose the file or to fail early.
+/// <see cref="Initialize(string)"/> only to choose the file or to fail early, and
+/// <see cref="Initialize(OnnxRuntimeOptions)"/> to choose process-wide settings such as global thread pools.
 /// </summary>
 /// <remarks>
 /// Without an explicit path, the library is looked for, in order: the file or folder named by the
@@ -28,6 +29,25 @@ public static unsafe class OnnxRuntime
     {
         OrtLibrary.EnsureLoaded(libraryPath);
         OrtEnvironment.EnsureCreated();
+    }
+
+    /// <summary>
+    /// Loads ONNX Runtime now and creates its process-wide environment with <paramref name="options"/>. Call
+    /// it at startup, before the first model is loaded; calling it again with the same options does nothing.
+    /// </summary>
+    /// <param name="options">The library to load and how sessions share threads.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid value.</exception>
+    /// <exception cref="DllNotFoundException">The library could not be loaded; the message lists each place tried.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// The library was already loaded from a different path, or the environment already exists with other
+    /// thread pools (a model was loaded first, or an earlier call chose differently).
+    /// </exception>
+    public static void Initialize(OnnxRuntimeOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        OrtLibrary.EnsureLoaded(options.LibraryPath);
+        OrtEnvironment.EnsureCreated(options.UseGlobalThreadPools ? options.GlobalIntraOpThreads : null);
     }
 
     /// <summary>The version of the loaded library, such as "1.30.0". Loads the library if needed.</summary>

@@ -109,6 +109,32 @@ internal static unsafe class OrtApi
     internal static readonly delegate* unmanaged<nint, byte*, byte*, nint> AddSessionConfigEntry = (delegate* unmanaged<nint, byte*, byte*, nint>)Slot(130);
     internal static readonly delegate* unmanaged<byte*> GetBuildInfoString = (delegate* unmanaged<byte*>)Slot(254);
 
+    // Global thread pools (chosen when the env is created) and the env-registered allocator
+    internal static readonly delegate* unmanaged<OrtLoggingLevel, byte*, nint, nint*, nint> CreateEnvWithGlobalThreadPools = (delegate* unmanaged<OrtLoggingLevel, byte*, nint, nint*, nint>)Slot(119);
+    internal static readonly delegate* unmanaged<nint, nint> DisablePerSessionThreads = (delegate* unmanaged<nint, nint>)Slot(120);
+    internal static readonly delegate* unmanaged<nint*, nint> CreateThreadingOptions = (delegate* unmanaged<nint*, nint>)Slot(121);
+    internal static readonly delegate* unmanaged<nint, void> ReleaseThreadingOptions = (delegate* unmanaged<nint, void>)Slot(122);
+    internal static readonly delegate* unmanaged<nint, nint, nint, nint> CreateAndRegisterAllocator = (delegate* unmanaged<nint, nint, nint, nint>)Slot(144);
+    internal static readonly delegate* unmanaged<nint, int, nint> SetGlobalIntraOpNumThreads = (delegate* unmanaged<nint, int, nint>)Slot(147);
+    internal static readonly delegate* unmanaged<nint, int, nint> SetGlobalInterOpNumThreads = (delegate* unmanaged<nint, int, nint>)Slot(148);
+
+    // Weights shared between sessions: initializers over memory InProcServe owns, and their pre-packed form
+    internal static readonly delegate* unmanaged<nint, byte*, nint, nint> AddInitializer = (delegate* unmanaged<nint, byte*, nint, nint>)Slot(150);
+    internal static readonly delegate* unmanaged<nint*, nint> CreatePrepackedWeightsContainer = (delegate* unmanaged<nint*, nint>)Slot(166);
+    internal static readonly delegate* unmanaged<nint, void> ReleasePrepackedWeightsContainer = (delegate* unmanaged<nint, void>)Slot(167);
+    internal static readonly delegate* unmanaged<nint, byte*, nint, nint, nint*, nint> CreateSessionWithPrepackedWeightsContainer = (delegate* unmanaged<nint, byte*, nint, nint, nint*, nint>)Slot(168);
+    internal static readonly delegate* unmanaged<nint, void*, nuint, nint, nint, nint*, nint> CreateSessionFromArrayWithPrepackedWeightsContainer = (delegate* unmanaged<nint, void*, nuint, nint, nint, nint*, nint>)Slot(169);
+
+    // GPU execution providers, configured through opaque V2 option objects and key/value strings
+    internal static readonly delegate* unmanaged<nint, nint, nint> SessionOptionsAppendExecutionProvider_TensorRT_V2 = (delegate* unmanaged<nint, nint, nint>)Slot(170);
+    internal static readonly delegate* unmanaged<nint*, nint> CreateTensorRTProviderOptions = (delegate* unmanaged<nint*, nint>)Slot(171);
+    internal static readonly delegate* unmanaged<nint, byte**, byte**, nuint, nint> UpdateTensorRTProviderOptions = (delegate* unmanaged<nint, byte**, byte**, nuint, nint>)Slot(172);
+    internal static readonly delegate* unmanaged<nint, void> ReleaseTensorRTProviderOptions = (delegate* unmanaged<nint, void>)Slot(174);
+    internal static readonly delegate* unmanaged<nint, nint, nint> SessionOptionsAppendExecutionProvider_CUDA_V2 = (delegate* unmanaged<nint, nint, nint>)Slot(204);
+    internal static readonly delegate* unmanaged<nint*, nint> CreateCUDAProviderOptions = (delegate* unmanaged<nint*, nint>)Slot(205);
+    internal static readonly delegate* unmanaged<nint, byte**, byte**, nuint, nint> UpdateCUDAProviderOptions = (delegate* unmanaged<nint, byte**, byte**, nuint, nint>)Slot(206);
+    internal static readonly delegate* unmanaged<nint, void> ReleaseCUDAProviderOptions = (delegate* unmanaged<nint, void>)Slot(208);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static nint Slot(int index) =>
         OrtLibrary.Table != 0

@@ -53,14 +53,24 @@ internal abstract class OrtHandle : SafeHandle
     }
 }
 
-/// <summary>An <c>OrtSession*</c>, plus the UTF-8 input and output names that every Run passes back.</summary>
+/// <summary>
+/// An <c>OrtSession*</c>, plus the UTF-8 input and output names that every Run passes back and its share of
+/// the weights it was created with.
+/// </summary>
 internal sealed unsafe class OrtSessionHandle : OrtHandle
 {
+    /// <summary>The initializers and pre-packed weights the session reads; given back only after the session is released.</summary>
+    private readonly SharedWeights? weights;
+
     /// <summary>One native block: the name pointers (inputs, then outputs) followed by the NUL-terminated names.</summary>
     private byte* names;
     private int inputCount;
 
-    internal OrtSessionHandle(nint session) => SetHandle(session);
+    internal OrtSessionHandle(nint session, SharedWeights? weights)
+    {
+        SetHandle(session);
+        this.weights = weights;
+    }
 
     /// <summary><c>const char*</c> per model input, in model order.</summary>
     internal byte** InputNames => (byte**)names;
@@ -93,6 +103,7 @@ internal sealed unsafe class OrtSessionHandle : OrtHandle
         OrtApi.ReleaseSession(handle);
         NativeMemory.Free(names);
         names = null;
+        weights?.Release();
         return true;
     }
 }
@@ -175,6 +186,57 @@ internal sealed unsafe class OrtRunOptionsHandle : OrtHandle
     protected override bool ReleaseHandle()
     {
         OrtApi.ReleaseRunOptions(handle);
+        return true;
+    }
+}
+
+/// <summary>An <c>OrtThreadingOptions*</c>; short-lived, released once the env is created.</summary>
+internal sealed unsafe class OrtThreadingOptionsHandle : OrtHandle
+{
+    internal OrtThreadingOptionsHandle(nint options) => SetHandle(options);
+
+    protected override bool ReleaseHandle()
+    {
+        OrtApi.ReleaseThreadingOptions(handle);
+        return true;
+    }
+}
+
+/// <summary>
+/// An <c>OrtPrepackedWeightsContainer*</c>. ONNX Runtime requires it to outlive every session created
+/// with it, so <see cref="SharedWeights"/> releases it only after the last of those sessions.
+/// </summary>
+internal sealed unsafe class OrtPrepackedWeightsContainerHandle : OrtHandle
+{
+    internal OrtPrepackedWeightsContainerHandle(nint container) => SetHandle(container);
+
+    protected override bool ReleaseHandle()
+    {
+        OrtApi.ReleasePrepackedWeightsContainer(handle);
+        return true;
+    }
+}
+
+/// <summary>An <c>OrtCUDAProviderOptionsV2*</c>; short-lived, released once appended to session options.</summary>
+internal sealed unsafe class OrtCudaProviderOptionsHandle : OrtHandle
+{
+    internal OrtCudaProviderOptionsHandle(nint options) => SetHandle(options);
+
+    protected override bool ReleaseHandle()
+    {
+        OrtApi.ReleaseCUDAProviderOptions(handle);
+        return true;
+    }
+}
+
+/// <summary>An <c>OrtTensorRTProviderOptionsV2*</c>; short-lived, released once appended to session options.</summary>
+internal sealed unsafe class OrtTensorRTProviderOptionsHandle : OrtHandle
+{
+    internal OrtTensorRTProviderOptionsHandle(nint options) => SetHandle(options);
+
+    protected override bool ReleaseHandle()
+    {
+        OrtApi.ReleaseTensorRTProviderOptions(handle);
         return true;
     }
 }

@@ -26,10 +26,11 @@ public sealed unsafe class ModelSession : IDisposable
     private readonly string[] allOutputNames;
     private readonly string runFailed;
 
-    private ModelSession(OrtSessionHandle handle, string name)
+    private ModelSession(OrtSessionHandle handle, string name, ExecutionProvider executionProvider)
     {
         this.handle = handle;
         Name = name;
+        ExecutionProvider = executionProvider;
         runFailed = $"Model '{name}': Run failed";
         var session = handle.DangerousGetHandle();
         Inputs = SessionReader.ReadSignature(session, input: true, name);
@@ -53,12 +54,19 @@ public sealed unsafe class ModelSession : IDisposable
     /// <summary>What the model file says about itself.</summary>
     public ModelMetadata Metadata { get; }
 
+    /// <summary>
+    /// The execution provider the session was created with (<see cref="ModelSessionOptions.ExecutionProvider"/>);
+    /// a session exists only if ONNX Runtime accepted it. Nodes it can't run are on the CPU.
+    /// </summary>
+    public ExecutionProvider ExecutionProvider { get; }
+
     /// <summary>Loads a model file.</summary>
     /// <param name="path">The .onnx file.</param>
     /// <param name="options">How to create the session. Default: null, the defaults of <see cref="ModelSessionOptions"/>.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime could not load the model (corrupt file, unsupported operator, …).</exception>
     /// <exception cref="ArgumentException">An option is invalid; the message names every invalid value.</exception>
+    /// <exception cref="NotSupportedException">The loaded ONNX Runtime can't run the execution provider asked for; the message names its providers and what to do.</exception>
     /// <exception cref="DllNotFoundException">The native ONNX Runtime library could not be loaded.</exception>
     public static ModelSession Load(string path, ModelSessionOptions? options = null)
     {
@@ -79,15 +87,26 @@ public sealed unsafe class ModelSession : IDisposable
 
         OrtEnvironment.EnsureCreated();
         using var sessionOptions = CreateSessionOptions(options, name, useCache ? GraphOptimizationLevel.None : options.GraphOptimization, useCache ? null : cache);
+        // The source, not the model file: an optimized copy may hold other data under the same initializer names.
+        var weights = options.ShareWeights ? SharedWeights.AcquireFile(source) : null;
         nint session;
-        using (var nativePath = new NativePath(source))
+        try
         {
+            weights?.AddTo(sessionOptions.DangerousGetHandle(), $"Model '{name}': sharing weights");
+            using var nativePath = new NativePath(source);
             OrtStatus.Check(
-                OrtApi.CreateSession(OrtEnvironment.Handle, nativePath.Pointer, sessionOptions.DangerousGetHandle(), &session),
+                weights is null
+                    ? OrtApi.CreateSession(OrtEnvironment.Handle, nativePath.Pointer, sessionOptions.DangerousGetHandle(), &session)
+                    : OrtApi.CreateSessionWithPrepackedWeightsContainer(OrtEnvironment.Handle, nativePath.Pointer, sessionOptions.DangerousGetHandle(), weights.Container, &session),
                 $"Model '{name}': loading '{source}' failed");
         }
+        catch
+        {
+            weights?.Release();
+            throw;
+        }
 
-        return Create(session, name);
+        return Create(session, name, weights, options.ExecutionProvider);
     }
 
     /// <summary>Loads a model from its bytes (an ONNX protobuf), for models embedded in an assembly or fetched at run time.</summary>
@@ -98,6 +117,7 @@ public sealed unsafe class ModelSession : IDisposable
     /// </param>
     /// <exception cref="OnnxRuntimeException">ONNX Runtime could not load the model.</exception>
     /// <exception cref="ArgumentException">The bytes are empty or an option is invalid.</exception>
+    /// <exception cref="NotSupportedException">The loaded ONNX Runtime can't run the execution provider asked for; the message names its providers and what to do.</exception>
     public static ModelSession Load(ReadOnlySpan<byte> model, ModelSessionOptions? options = null)
     {
         options ??= new ModelSessionOptions();
@@ -111,15 +131,27 @@ public sealed unsafe class ModelSession : IDisposable
         OrtEnvironment.EnsureCreated();
         var cache = options.OptimizedModelPath is { } cachePath ? Path.GetFullPath(cachePath) : null;
         using var sessionOptions = CreateSessionOptions(options, name, options.GraphOptimization, cache);
+        var weights = options.ShareWeights ? SharedWeights.AcquireBytes(model) : null;
         nint session;
-        fixed (byte* bytes = model)
+        try
         {
-            OrtStatus.Check(
-                OrtApi.CreateSessionFromArray(OrtEnvironment.Handle, bytes, (nuint)model.Length, sessionOptions.DangerousGetHandle(), &session),
-                $"Model '{name}': loading {model.Length} bytes failed");
+            weights?.AddTo(sessionOptions.DangerousGetHandle(), $"Model '{name}': sharing weights");
+            fixed (byte* bytes = model)
+            {
+                OrtStatus.Check(
+                    weights is null
+                        ? OrtApi.CreateSessionFromArray(OrtEnvironment.Handle, bytes, (nuint)model.Length, sessionOptions.DangerousGetHandle(), &session)
+                        : OrtApi.CreateSessionFromArrayWithPrepackedWeightsContainer(OrtEnvironment.Handle, bytes, (nuint)model.Length, sessionOptions.DangerousGetHandle(), weights.Container, &session),
+                    $"Model '{name}': loading {model.Length} bytes failed");
+            }
+        }
+        catch
+        {
+            weights?.Release();
+            throw;
         }
 
-        return Create(session, name);
+        return Create(session, name, weights, options.ExecutionProvider);
     }
 
     /// <summary>
@@ -334,12 +366,13 @@ public sealed unsafe class ModelSession : IDisposable
         }
     }
 
-    private static ModelSession Create(nint session, string name)
+    /// <summary>Wraps a created session; from here on its handle owns the session and its share of <paramref name="weights"/>.</summary>
+    private static ModelSession Create(nint session, string name, SharedWeights? weights, ExecutionProvider executionProvider)
     {
-        var handle = new OrtSessionHandle(session);
+        var handle = new OrtSessionHandle(session, weights);
         try
         {
-            return new ModelSession(handle, name);
+            return new ModelSession(handle, name, executionProvider);
         }
         catch
         {
@@ -356,6 +389,12 @@ public sealed unsafe class ModelSession : IDisposable
         var sessionOptions = new OrtSessionOptionsHandle(created);
         try
         {
+            if (OrtEnvironment.GlobalIntraOpThreads is not null)
+            {
+                // Without this the session creates its own pools next to the global ones.
+                OrtStatus.Check(OrtApi.DisablePerSessionThreads(created), context);
+            }
+
             if (options.IntraOpThreads > 0)
             {
                 OrtStatus.Check(OrtApi.SetIntraOpNumThreads(created, options.IntraOpThreads), context);
@@ -372,6 +411,16 @@ public sealed unsafe class ModelSession : IDisposable
 
             OrtStatus.Check(OrtApi.SetSessionGraphOptimizationLevel(created, optimization), context);
             OrtStatus.Check(options.EnableCpuMemoryArena ? OrtApi.EnableCpuMemArena(created) : OrtApi.DisableCpuMemArena(created), context);
+            if (options.UseSharedCpuArena)
+            {
+                OrtEnvironment.EnsureSharedCpuArena();
+                fixed (byte* key = "session.use_env_allocators"u8, value = "1"u8)
+                {
+                    OrtStatus.Check(OrtApi.AddSessionConfigEntry(created, key, value), context);
+                }
+            }
+
+            options.ExecutionProvider.AddTo(sessionOptions, name);
             if (writeOptimizedTo is not null)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(writeOptimizedTo)!);

@@ -1,3 +1,5 @@
+using InProcServe.Native;
+
 namespace InProcServe;
 
 /// <summary>How a <see cref="ModelSession"/> is created. Every property has a default; an instance can be shared.</summary>
@@ -39,12 +41,47 @@ public sealed class ModelSessionOptions
     /// </summary>
     public string? OptimizedModelPath { get; set; }
 
+    /// <summary>
+    /// Where the graph runs. Default: <see cref="InProcServe.ExecutionProvider.Cpu"/>. A GPU provider needs a GPU
+    /// build of ONNX Runtime; loading fails with a message saying so when the loaded library lacks it.
+    /// </summary>
+    public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Cpu;
+
+    /// <summary>
+    /// Whether this session shares its weights with the other sessions of the same model that set this. Default:
+    /// false. Set it on every session of a model loaded more than once (several lanes or instances, the same
+    /// file under two names): each session otherwise holds its own copy of the weights in the layout ONNX
+    /// Runtime's CPU kernels compute with (pre-packed), and a shared second session adds little memory.
+    /// Sessions share when they load the same unchanged file (same full path, length and last write time) or
+    /// the same bytes; the weights are freed with the last of them. The cost: the first session also keeps the
+    /// original weights, which ONNX Runtime frees after pre-packing when nothing is shared, so a model loaded
+    /// only once uses more memory with this on. Initializers in external data files are not shared.
+    /// </summary>
+    public bool ShareWeights { get; set; }
+
+    /// <summary>
+    /// Whether the session allocates CPU memory from one arena shared by every session that sets this, instead
+    /// of its own. Default: false. One arena grows to the peak of the largest run in flight instead of one
+    /// arena per session each growing to its own peak; it is never shrunk. Can't be combined with
+    /// <see cref="EnableCpuMemoryArena"/>.
+    /// </summary>
+    public bool UseSharedCpuArena { get; set; }
+
     /// <summary>Throws one exception that names every invalid value.</summary>
     internal void Validate(string modelName)
     {
         var errors = new List<string>();
         if (IntraOpThreads < 0) errors.Add($"{nameof(IntraOpThreads)} is {IntraOpThreads}; it must be 0 (default) or more.");
         if (InterOpThreads < 0) errors.Add($"{nameof(InterOpThreads)} is {InterOpThreads}; it must be 0 (default) or more.");
+        if (OrtEnvironment.GlobalIntraOpThreads is not null && (IntraOpThreads > 0 || InterOpThreads > 0))
+        {
+            errors.Add($"{nameof(IntraOpThreads)} is {IntraOpThreads} and {nameof(InterOpThreads)} is {InterOpThreads}, but sessions run on ONNX Runtime's global " +
+                       $"thread pools (OnnxRuntimeOptions.UseGlobalThreadPools); leave both 0 and size the pool with OnnxRuntimeOptions.GlobalIntraOpThreads.");
+        }
+
+        if (EnableCpuMemoryArena && UseSharedCpuArena) errors.Add($"{nameof(EnableCpuMemoryArena)} and {nameof(UseSharedCpuArena)} are both true; a session allocates from its own arena or from the shared one: set one.");
+        if (ExecutionProvider is null) errors.Add($"{nameof(ExecutionProvider)} is null; use ExecutionProvider.Cpu (default), ExecutionProvider.Cuda(…) or ExecutionProvider.TensorRT(…).");
+        else ExecutionProvider.Validate(errors);
         if (!Enum.IsDefined(GraphOptimization)) errors.Add($"{nameof(GraphOptimization)} is {(int)GraphOptimization}; it must be one of {string.Join(", ", Enum.GetNames<GraphOptimizationLevel>())}.");
         if (OptimizedModelPath is { Length: 0 }) errors.Add($"{nameof(OptimizedModelPath)} is empty; leave it null for no cache.");
         if (errors.Count > 0)

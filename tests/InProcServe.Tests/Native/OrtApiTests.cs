@@ -98,6 +98,34 @@ public sealed unsafe class OrtApiTests
     }
 
     [Fact]
+    public void Slots_121_147_148_122_create_configure_and_release_threading_options()
+    {
+        var createThreadingOptions = (delegate* unmanaged<nint*, nint>)Slot(121);
+        var setGlobalIntraOpNumThreads = (delegate* unmanaged<nint, int, nint>)Slot(147);
+        var setGlobalInterOpNumThreads = (delegate* unmanaged<nint, int, nint>)Slot(148);
+        var releaseThreadingOptions = (delegate* unmanaged<nint, void>)Slot(122);
+
+        nint options;
+        Assert.Equal(0, createThreadingOptions(&options));
+        Assert.NotEqual(0, options);
+        Assert.Equal(0, setGlobalIntraOpNumThreads(options, 2));
+        Assert.Equal(0, setGlobalInterOpNumThreads(options, 1));
+        releaseThreadingOptions(options);
+    }
+
+    [Fact]
+    public void Slots_166_and_167_create_and_release_a_prepacked_weights_container()
+    {
+        var createContainer = (delegate* unmanaged<nint*, nint>)Slot(166);
+        var releaseContainer = (delegate* unmanaged<nint, void>)Slot(167);
+
+        nint container;
+        Assert.Equal(0, createContainer(&container));
+        Assert.NotEqual(0, container);
+        releaseContainer(container);
+    }
+
+    [Fact]
     public void The_binding_reads_the_header_indices()
     {
         // Index per name as in onnxruntime_c_api.h (0-based members of struct OrtApi).
@@ -117,6 +145,26 @@ public sealed unsafe class OrtApiTests
             ((nint)OrtApi.ModelMetadataGetCustomMetadataMapKeys, 123),
             ((nint)OrtApi.ReleaseAvailableProviders, 126),
             ((nint)OrtApi.AddSessionConfigEntry, 130),
+            ((nint)OrtApi.CreateEnvWithGlobalThreadPools, 119),
+            ((nint)OrtApi.DisablePerSessionThreads, 120),
+            ((nint)OrtApi.CreateThreadingOptions, 121),
+            ((nint)OrtApi.ReleaseThreadingOptions, 122),
+            ((nint)OrtApi.CreateAndRegisterAllocator, 144),
+            ((nint)OrtApi.SetGlobalIntraOpNumThreads, 147),
+            ((nint)OrtApi.SetGlobalInterOpNumThreads, 148),
+            ((nint)OrtApi.AddInitializer, 150),
+            ((nint)OrtApi.CreatePrepackedWeightsContainer, 166),
+            ((nint)OrtApi.ReleasePrepackedWeightsContainer, 167),
+            ((nint)OrtApi.CreateSessionWithPrepackedWeightsContainer, 168),
+            ((nint)OrtApi.CreateSessionFromArrayWithPrepackedWeightsContainer, 169),
+            ((nint)OrtApi.SessionOptionsAppendExecutionProvider_TensorRT_V2, 170),
+            ((nint)OrtApi.CreateTensorRTProviderOptions, 171),
+            ((nint)OrtApi.UpdateTensorRTProviderOptions, 172),
+            ((nint)OrtApi.ReleaseTensorRTProviderOptions, 174),
+            ((nint)OrtApi.SessionOptionsAppendExecutionProvider_CUDA_V2, 204),
+            ((nint)OrtApi.CreateCUDAProviderOptions, 205),
+            ((nint)OrtApi.UpdateCUDAProviderOptions, 206),
+            ((nint)OrtApi.ReleaseCUDAProviderOptions, 208),
             ((nint)OrtApi.GetBuildInfoString, 254),
         };
 

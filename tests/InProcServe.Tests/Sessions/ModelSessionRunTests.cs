@@ -5,7 +5,7 @@ namespace InProcServe.Tests.Sessions;
 /// <summary>Runs every committed model on its reference inputs and compares with the numpy outputs.</summary>
 public sealed class ModelSessionRunTests
 {
-    public static TheoryData<string> Models => new() { "fraud", "multi_io", "all_types", "dynamic", "fixed", "slow", "strings", "images" };
+    public static TheoryData<string> Models => new() { "fraud", "multi_io", "all_types", "dynamic", "fixed", "slow", "strings", "images", "wide" };
 
     [Theory]
     [MemberData(nameof(Models))]
