@@ -32,6 +32,9 @@ public sealed class ExecutionLane : IDisposable
 
     private volatile bool stopping;
 
+    /// <summary>Each session's queue of untyped requests, made on first use (guarded by <see cref="gate"/>).</summary>
+    private readonly Dictionary<ModelSession, TensorQueue> untyped = [];
+
     /// <summary>Starts a lane and its workers.</summary>
     /// <param name="name">The lane's name in thread names and messages, such as "cpu" or "cuda:0".</param>
     /// <param name="workers">
@@ -52,6 +55,37 @@ public sealed class ExecutionLane : IDisposable
             threads[i] = new Thread(Work) { IsBackground = true, Name = $"InProcServe lane {name} #{i}" };
             threads[i].Start();
         }
+    }
+
+    /// <summary>
+    /// Runs an untyped request, whose tensors already hold a batch of rows, as one batch on this lane, taking its
+    /// turn with the models registered here: the way to run a model with no C# contract (the Open Inference
+    /// Protocol endpoints do) without contending with the lane's workers.
+    /// </summary>
+    /// <param name="session">The model.</param>
+    /// <param name="inputs">Every model input, by name; the tensors must stay alive until the returned task completes.</param>
+    /// <param name="outputNames">The outputs to compute.</param>
+    /// <param name="cancellationToken">Cancels the request: while queued it never runs; while running, ONNX Runtime stops it.</param>
+    /// <returns>The outputs, allocated by ONNX Runtime; dispose them.</returns>
+    /// <exception cref="ArgumentException">The inputs don't fit the model (see <see cref="ModelSession.Run(ReadOnlySpan{NamedTensor}, CancellationToken)"/>).</exception>
+    /// <exception cref="QueueFullException">The model already has <c>1024</c> untyped requests waiting on this lane.</exception>
+    /// <exception cref="ObjectDisposedException">The lane or the session was disposed.</exception>
+    public Task<RunOutputs> RunAsync(ModelSession session, NamedTensor[] inputs, string[] outputNames, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputNames);
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled<RunOutputs>(cancellationToken);
+        TensorQueue queue;
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(stopping, this);
+            queue = untyped.TryGetValue(session, out var existing) ? existing : untyped[session] = NewTensorQueue(session);
+        }
+
+        var result = queue.Enqueue(inputs, outputNames, cancellationToken);
+        Signal();
+        return result;
     }
 
     /// <summary>The lane's name.</summary>
@@ -92,6 +126,14 @@ public sealed class ExecutionLane : IDisposable
             ObjectDisposedException.ThrowIf(stopping, this);
             queues = [.. queues, queue];
         }
+    }
+
+    /// <summary>Makes and registers a session's untyped queue; called under <see cref="gate"/>.</summary>
+    private TensorQueue NewTensorQueue(ModelSession session)
+    {
+        var queue = new TensorQueue(session);
+        queues = [.. queues, queue];
+        return queue;
     }
 
     /// <summary>Removes a model's queue; batches already running finish.</summary>

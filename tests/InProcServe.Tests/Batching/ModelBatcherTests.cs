@@ -194,15 +194,15 @@ public sealed class ModelBatcherTests
         using var cancellation = new CancellationTokenSource();
         var written = new ConcurrentQueue<(int Id, int Row)>();
 
-        var canceled = batcher.PredictAsync(new SlowRow(0, 0.5f, 2000, written), cancellation.Token).AsTask();
-        var kept = batcher.PredictAsync(new SlowRow(1, 0.25f, 2000, written)).AsTask();
+        var canceled = batcher.PredictAsync(new SlowRow(0, 0.5f, 30_000, written), cancellation.Token).AsTask();
+        var kept = batcher.PredictAsync(new SlowRow(1, 0.25f, 30_000, written)).AsTask();
         await WaitUntil(() => written.Count == 2);
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => canceled);
         Assert.False(kept.IsCompleted, "the batch ended with the canceled request");
         var result = await kept;
-        Assert.Equal(Tanh(0.25, 2000), result.Y, Tolerance);
+        Assert.Equal(Tanh(0.25, 30_000), result.Y, Tolerance);
     }
 
     [Fact]

@@ -1,0 +1,68 @@
+using System.Text.Json;
+
+namespace InProcServe.AspNetCore;
+
+/// <summary>Writes an infer response: the requested outputs as flat row-major JSON data.</summary>
+internal static class InferenceResponseWriter
+{
+    internal static void Write(Utf8JsonWriter json, string modelName, string? modelVersion, string? id, RunOutputs outputs)
+    {
+        json.WriteStartObject();
+        json.WriteString("model_name", modelName);
+        if (modelVersion is not null) json.WriteString("model_version", modelVersion);
+        if (id is not null) json.WriteString("id", id);
+        json.WriteStartArray("outputs");
+        foreach (var (name, value) in outputs)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", name);
+            json.WriteString("datatype", DataTypes.Name(value.ElementType));
+            json.WriteStartArray("shape");
+            foreach (var dimension in value.Shape) json.WriteNumberValue(dimension);
+            json.WriteEndArray();
+            json.WritePropertyName("data");
+            WriteData(json, value);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private static void WriteData(Utf8JsonWriter json, TensorValue value)
+    {
+        json.WriteStartArray();
+        switch (value.ElementType)
+        {
+            case TensorElementType.Float: foreach (var v in value.GetSpan<float>()) WriteFloat(json, v); break;
+            case TensorElementType.Double: foreach (var v in value.GetSpan<double>()) WriteFloat(json, v); break;
+            case TensorElementType.Float16: foreach (var v in value.GetSpan<Half>()) WriteFloat(json, (double)v); break;
+            case TensorElementType.Int8: foreach (var v in value.GetSpan<sbyte>()) json.WriteNumberValue(v); break;
+            case TensorElementType.Int16: foreach (var v in value.GetSpan<short>()) json.WriteNumberValue(v); break;
+            case TensorElementType.Int32: foreach (var v in value.GetSpan<int>()) json.WriteNumberValue(v); break;
+            case TensorElementType.Int64: foreach (var v in value.GetSpan<long>()) json.WriteNumberValue(v); break;
+            case TensorElementType.UInt8: foreach (var v in value.GetSpan<byte>()) json.WriteNumberValue(v); break;
+            case TensorElementType.UInt16: foreach (var v in value.GetSpan<ushort>()) json.WriteNumberValue(v); break;
+            case TensorElementType.UInt32: foreach (var v in value.GetSpan<uint>()) json.WriteNumberValue(v); break;
+            case TensorElementType.UInt64: foreach (var v in value.GetSpan<ulong>()) json.WriteNumberValue(v); break;
+            case TensorElementType.Bool: foreach (var v in value.GetSpan<bool>()) json.WriteBooleanValue(v); break;
+            case TensorElementType.String: foreach (var v in value.GetStrings()) json.WriteStringValue(v); break;
+            default: throw new InvalidOperationException($"Output of type {value} can't be written as JSON.");
+        }
+
+        json.WriteEndArray();
+    }
+
+    /// <summary>JSON has no NaN or infinity: they are written as null, the one JSON value that says "not a number".</summary>
+    private static void WriteFloat(Utf8JsonWriter json, double value)
+    {
+        if (double.IsFinite(value)) json.WriteNumberValue(value);
+        else json.WriteNullValue();
+    }
+
+    private static void WriteFloat(Utf8JsonWriter json, float value)
+    {
+        if (float.IsFinite(value)) json.WriteNumberValue(value);
+        else json.WriteNullValue();
+    }
+}
