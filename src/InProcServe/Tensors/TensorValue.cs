@@ -100,9 +100,13 @@ public sealed unsafe class TensorValue : IDisposable
     /// <param name="shape">The dimensions.</param>
     /// <exception cref="ArgumentException">A dimension is negative.</exception>
     public static TensorValue Allocate<T>(ReadOnlySpan<long> shape)
-        where T : unmanaged
+        where T : unmanaged => Allocate(TensorElement.Of<T>(), shape);
+
+    /// <summary>Allocates a zero-filled tensor of a numeric or bool element type named at run time.</summary>
+    internal static TensorValue Allocate(TensorElementType elementType, ReadOnlySpan<long> shape)
     {
-        var elementType = TensorElement.Of<T>();
+        var size = TensorElement.SizeOf(elementType);
+        if (size == 0) throw new NotSupportedException($"Can't allocate a tensor of {TensorElement.Name(elementType)} elements.");
         var count = ElementCountOf(shape);
         OrtEnvironment.EnsureCreated();
         nint value;
@@ -114,8 +118,20 @@ public sealed unsafe class TensorValue : IDisposable
         }
 
         var tensor = Wrap(new OrtValueHandle(value), elementType, shape.ToArray(), count);
-        new Span<byte>(tensor.data, checked((int)(count * sizeof(T)))).Clear();
+        new Span<byte>(tensor.data, checked((int)(count * size))).Clear();
         return tensor;
+    }
+
+    /// <summary>Copies the elements of a tensor of the same element type and shape into this one.</summary>
+    internal void CopyFrom(TensorValue source)
+    {
+        if (source.ElementType != ElementType || !source.Shape.SequenceEqual(Shape) || ElementType == TensorElementType.String)
+        {
+            throw new ArgumentException($"Can't copy a {source} tensor into a {this} tensor.", nameof(source));
+        }
+
+        new ReadOnlySpan<byte>(source.data, checked((int)(ElementCount * TensorElement.SizeOf(ElementType))))
+            .CopyTo(new Span<byte>(data, checked((int)(ElementCount * TensorElement.SizeOf(ElementType)))));
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace InProcServe.Tests.Sessions;
 /// </summary>
 public sealed class SileroVadTests
 {
-    private const int FrameSamples = 512;
+    internal const int FrameSamples = 512;
     private const int SampleRate = 16_000;
 
     [Fact]
@@ -50,7 +50,7 @@ public sealed class SileroVadTests
     }
 
     /// <summary>Runs the frames one call each, feeding stateN back as state when <paramref name="carryState"/>.</summary>
-    private static float[] Stream(ModelSession vad, float[] audio, bool carryState, out List<bool> stateChanges)
+    internal static float[] Stream(ModelSession vad, float[] audio, bool carryState, out List<bool> stateChanges)
     {
         var probabilities = new float[audio.Length / FrameSamples];
         stateChanges = [];
@@ -80,7 +80,7 @@ public sealed class SileroVadTests
     }
 
     /// <summary>Near-silence, then a voiced, vowel-like signal (harmonics of 140 Hz with a syllable envelope), then near-silence.</summary>
-    private static float[] SyntheticAudio(int frames)
+    internal static float[] SyntheticAudio(int frames)
     {
         var audio = new float[frames * FrameSamples];
         var random = new Random(7);
