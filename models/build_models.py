@@ -477,18 +477,15 @@ def build_images():
     }])
 
 
-def build_slow():
-    # Run time grows with the trip count given at run time, so a test can start a run that takes
-    # seconds and cancel it while ONNX Runtime is inside it. The 512x512 weight is made by
-    # ConstantOfShape when the model runs, so the file stays a few hundred bytes.
-    width = 512
-    body = helper.make_graph(
+def slow_step(width, name):
+    """The Loop body of the slow models: h = tanh(h @ w), and keep going."""
+    return helper.make_graph(
         [
             helper.make_node("MatMul", ["h_in", "w"], ["mixed"], name="Mix"),
             helper.make_node("Tanh", ["mixed"], ["h_out"], name="Squash"),
             helper.make_node("Identity", ["cond_in"], ["cond_out"], name="KeepGoing"),
         ],
-        "slow_body",
+        name,
         inputs=[
             helper.make_tensor_value_info("iteration", TensorProto.INT64, []),
             helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
@@ -499,6 +496,14 @@ def build_slow():
             helper.make_tensor_value_info("h_out", TensorProto.FLOAT, ["batch", width]),
         ],
     )
+
+
+def build_slow():
+    # Run time grows with the trip count given at run time, so a test can start a run that takes
+    # seconds and cancel it while ONNX Runtime is inside it. The 512x512 weight is made by
+    # ConstantOfShape when the model runs, so the file stays a few hundred bytes.
+    width = 512
+    body = slow_step(width, "slow_body")
     graph = helper.make_graph(
         [
             helper.make_node("ConstantOfShape", ["w_shape"], ["w"], name="Weight",
@@ -538,23 +543,7 @@ def build_slow_rows():
     # slow.onnx with the trip count given per row, as a typed contract can fill it: the batch runs
     # max(iterations) steps. For queued requests that hold a lane worker as long as a test needs.
     width = 512
-    body = helper.make_graph(
-        [
-            helper.make_node("MatMul", ["h_in", "w"], ["mixed"], name="Mix"),
-            helper.make_node("Tanh", ["mixed"], ["h_out"], name="Squash"),
-            helper.make_node("Identity", ["cond_in"], ["cond_out"], name="KeepGoing"),
-        ],
-        "slow_rows_body",
-        inputs=[
-            helper.make_tensor_value_info("iteration", TensorProto.INT64, []),
-            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("h_in", TensorProto.FLOAT, ["batch", width]),
-        ],
-        outputs=[
-            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-            helper.make_tensor_value_info("h_out", TensorProto.FLOAT, ["batch", width]),
-        ],
-    )
+    body = slow_step(width, "slow_rows_body")
     graph = helper.make_graph(
         [
             helper.make_node("ConstantOfShape", ["w_shape"], ["w"], name="Weight",

@@ -12,12 +12,12 @@ public sealed class HandWrittenContractTests
     public void Direct_and_bulk_predictions_match_the_numpy_reference()
     {
         var reference = TestModels.Reference("fraud").Cases[0];
-        var rows = reference.Inputs[0].Data.Select(d => (float)d.GetDouble()).Chunk(30).Select(r => new Features(r)).ToArray();
+        var rows = reference.Inputs[0].Data.Select(d => (float)d.GetDouble()).Chunk(30).Select(r => new FraudRow(r)).ToArray();
         var expected = reference.Outputs[0].Data.Select(d => d.GetDouble()).ToArray();
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<Features, Score>(maxBatchSize: 5);
+        using var runner = session.CreateRunner<FraudRow, FraudScore>(maxBatchSize: 5);
 
-        var bulk = new Score[rows.Length];
+        var bulk = new FraudScore[rows.Length];
         runner.Predict(rows, bulk);
 
         for (var i = 0; i < rows.Length; i++)
@@ -32,12 +32,12 @@ public sealed class HandWrittenContractTests
     {
         using var session = ModelSession.Load(TestModels.Path("multi_io"));
 
-        var error = Assert.Throws<InvalidOperationException>(() => session.CreateRunner<Features, Score>());
+        var error = Assert.Throws<InvalidOperationException>(() => session.CreateRunner<FraudRow, FraudScore>());
 
         Assert.Equal(
             """
-            Model 'multi_io' does not fit the contract Features → Score:
-              - input 'features' (filled by Values): the model has no such input.
+            Model 'multi_io' does not fit the contract FraudRow → FraudScore:
+              - input 'features' (filled by Features): the model has no such input.
               - output 'probability' (filled by Probability): the model has no such output.
               - model input a: float32[batch,4] is filled by no member of the contract; every model input must be.
               - model input b: float32[batch,4] is filled by no member of the contract; every model input must be.
@@ -46,28 +46,5 @@ public sealed class HandWrittenContractTests
               outputs: sum: float32[batch,4], dot: float32[batch,1], argmax: int64[batch]
             """.ReplaceLineEndings(),
             error.Message);
-    }
-
-    private readonly record struct Features(float[] Values) : IModelInput<Features>
-    {
-        private static readonly TensorDeclaration[] Declarations = [new("features", TensorElementType.Float, [30], "Values")];
-
-        static IReadOnlyList<TensorDeclaration> IModelInput<Features>.InputTensors => Declarations;
-
-        static void IModelInput<Features>.WriteRow(in Features value, int row, BatchTensors tensors)
-        {
-            ReadOnlySpan<float> values = value.Values;
-            if (values.Length != 30) BatchTensors.ThrowLengthMismatch("Features.Values", row, 30, values.Length);
-            values.CopyTo(tensors.Row<float>(0, row));
-        }
-    }
-
-    private readonly record struct Score(float Probability) : IModelOutput<Score>
-    {
-        private static readonly TensorDeclaration[] Declarations = [new("probability", TensorElementType.Float, [], "Probability")];
-
-        static IReadOnlyList<TensorDeclaration> IModelOutput<Score>.OutputTensors => Declarations;
-
-        static Score IModelOutput<Score>.ReadRow(int row, BatchTensors tensors) => new(tensors.Row<float>(0, row)[0]);
     }
 }
