@@ -1,0 +1,63 @@
+using InProcServe.Tests.TestSupport;
+
+namespace InProcServe.Tests.Lifecycle;
+
+public sealed class ModelChangeWatcherTests
+{
+    [Fact]
+    public async Task A_file_copied_in_slowly_is_reported_once_and_only_when_complete()
+    {
+        using var folder = new TemporaryFolder();
+        var path = Path.Combine(folder.Path, "fraud.onnx");
+        File.WriteAllBytes(path, [0]);
+        var seen = new List<long>();
+        using var watcher = new ModelChangeWatcher(path, TimeSpan.FromMilliseconds(300), () =>
+        {
+            lock (seen) seen.Add(new FileInfo(path).Length);
+            return Task.CompletedTask;
+        });
+
+        await using (var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.ReadWrite))
+        {
+            for (var chunk = 0; chunk < 5; chunk++)
+            {
+                await stream.WriteAsync(new byte[1000]);
+                await stream.FlushAsync();
+                await Task.Delay(100);
+            }
+        }
+
+        await WaitUntil(() => { lock (seen) return seen.Count > 0; });
+        await Task.Delay(1000);
+        lock (seen) Assert.Equal([5000L], seen);
+    }
+
+    [Fact]
+    public async Task A_new_version_folder_is_reported()
+    {
+        using var folder = new TemporaryFolder();
+        Directory.CreateDirectory(Path.Combine(folder.Path, "1"));
+        File.WriteAllBytes(Path.Combine(folder.Path, "1", "model.onnx"), [1]);
+        var reports = 0;
+        using var watcher = new ModelChangeWatcher(folder.Path, TimeSpan.FromMilliseconds(200), () =>
+        {
+            Interlocked.Increment(ref reports);
+            return Task.CompletedTask;
+        });
+
+        Directory.CreateDirectory(Path.Combine(folder.Path, "2"));
+        File.WriteAllBytes(Path.Combine(folder.Path, "2", "model.onnx"), [2]);
+
+        await WaitUntil(() => Volatile.Read(ref reports) > 0);
+        Assert.Equal([2L, 1], VersionFolder.Scan(folder.Path, VersionPolicy.LatestN(2)).Select(v => v.Version));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var waited = 0; !condition(); waited++)
+        {
+            Assert.True(waited < 1000, "no change was reported within 10 s");
+            await Task.Delay(10);
+        }
+    }
+}
