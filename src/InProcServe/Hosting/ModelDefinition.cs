@@ -25,9 +25,12 @@ public abstract class ModelDefinition
     /// Default: sets nothing.
     /// </summary>
     /// <param name="options">The options of the model being configured (its name is <see cref="ModelOptions.Name"/>).</param>
-    protected internal virtual void Configure(ModelOptions options)
+    protected virtual void Configure(ModelOptions options)
     {
     }
+
+    /// <summary>Applies <see cref="Configure"/>, for the host.</summary>
+    internal void ApplyDefaults(ModelOptions options) => Configure(options);
 
     /// <summary>The request type callers send.</summary>
     internal abstract Type RequestType { get; }

@@ -99,7 +99,8 @@ public sealed class ModelOptions
             var batchingErrors = new List<string>();
             Batching.AddErrors(batchingErrors);
             errors.AddRange(batchingErrors.Select(e => $"{nameof(Batching)}.{e}"));
-            foreach (var size in WarmUpBatchSizes ?? [])
+            // Sizes are checked against a valid batch size only; an invalid one is reported above.
+            foreach (var size in Batching.MaxBatchSize >= 1 ? WarmUpBatchSizes ?? [] : [])
             {
                 if (size < 1 || size > Batching.MaxBatchSize)
                 {

@@ -44,7 +44,7 @@ public static class ModelServiceCollectionExtensions
         services.Configure<ModelOptions>(name, options =>
         {
             options.Name = name;
-            definition.Configure(options);
+            definition.ApplyDefaults(options);
         });
         services.AddOptions<ModelOptions>(name).ValidateOnStart();
         definition.AddServices(services, name);
@@ -68,6 +68,8 @@ public static class ModelServiceCollectionExtensions
     /// <summary>The services every model shares; idempotent.</summary>
     internal static void AddCore(IServiceCollection services)
     {
+        // AddMetrics is not idempotent (each call adds an options configuration), so the core is added once, marked by ModelHost.
+        if (services.Any(d => d.ServiceType == typeof(ModelHost))) return;
         services.AddOptions();
         services.AddMetrics();
         services.TryAddSingleton<InProcServeMetrics>(provider => new InProcServeMetrics(provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
