@@ -61,6 +61,9 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
 
     internal override int Weight => Options.Priority;
 
+    /// <summary>Told about each dequeued request and each batch run; set before the first request.</summary>
+    internal IBatchObserver? Observer { get; set; }
+
     /// <summary>Queues one call; the fast path (a free slot) completes synchronously and allocates nothing.</summary>
     internal ValueTask<TOutput> Enqueue(in TInput input, TimeSpan? timeout, CancellationToken cancellationToken)
     {
@@ -120,6 +123,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
                     continue;
                 }
 
+                Observer?.Dequeued(now - request.EnqueuedAt);
                 requests[rows] = request;
                 try
                 {
@@ -197,6 +201,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         }
 
         bool ran;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             ran = buffers.Run(session, batch.Length, worker.RunOptions, worker.Terminated);
@@ -213,6 +218,8 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         {
             return; // Terminated: every request was canceled or timed out and has its answer.
         }
+
+        Observer?.BatchRan(batch.Length, Stopwatch.GetTimestamp() - started);
 
         var outputs = buffers.Outputs;
         for (var row = 0; row < batch.Length; row++)

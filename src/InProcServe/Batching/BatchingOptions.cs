@@ -41,6 +41,16 @@ public sealed class BatchingOptions
     internal void Validate(string modelName)
     {
         var errors = new List<string>();
+        AddErrors(errors);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException($"Model '{modelName}': invalid batching options:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", errors)}", "options");
+        }
+    }
+
+    /// <summary>Adds a line to <paramref name="errors"/> for every invalid value.</summary>
+    internal void AddErrors(List<string> errors)
+    {
         if (MaxBatchSize < 1) errors.Add($"{nameof(MaxBatchSize)} is {MaxBatchSize}; it must be 1 or more.");
         if (MaxDelay < TimeSpan.Zero) errors.Add($"{nameof(MaxDelay)} is {MaxDelay}; it must be zero or more.");
         if (MaxDelay > TimeSpan.FromSeconds(10)) errors.Add($"{nameof(MaxDelay)} is {MaxDelay}; it must be at most 10 s.");
@@ -48,9 +58,5 @@ public sealed class BatchingOptions
         if (!Enum.IsDefined(FullMode)) errors.Add($"{nameof(FullMode)} is {(int)FullMode}; it must be one of {string.Join(", ", Enum.GetNames<QueueFullMode>())}.");
         if (DefaultTimeout is { } timeout && timeout <= TimeSpan.Zero) errors.Add($"{nameof(DefaultTimeout)} is {timeout}; it must be positive, or null for no deadline.");
         if (Priority is < 1 or > 100) errors.Add($"{nameof(Priority)} is {Priority}; it must be from 1 to 100.");
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException($"Model '{modelName}': invalid batching options:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", errors)}", "options");
-        }
     }
 }

@@ -45,6 +45,15 @@ public sealed class ModelBatcher<TInput, TOutput> : IAsyncDisposable
     /// <summary>Requests waiting in the queue now.</summary>
     public int QueueLength => queue.Count;
 
+    /// <summary>The most requests the queue holds: <see cref="BatchingOptions.QueueCapacity"/>.</summary>
+    internal int QueueCapacity => queue.Options.QueueCapacity;
+
+    /// <summary>Told about each dequeued request and each batch run (hosting records metrics with it); set before the first call.</summary>
+    internal IBatchObserver? Observer
+    {
+        set => queue.Observer = value;
+    }
+
     /// <summary>Queues a prediction with the default deadline (<see cref="BatchingOptions.DefaultTimeout"/>).</summary>
     /// <param name="input">The input record.</param>
     /// <param name="cancellationToken">Cancels the request: while queued it never runs; while running it stops waiting.</param>

@@ -86,6 +86,23 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the model once over the first <paramref name="rows"/> rows of a batch buffer without writing them (zeros
+    /// in a fresh buffer), so that ONNX Runtime plans its memory and kernels for that batch size before real calls come.
+    /// </summary>
+    internal void WarmUp(int rows, CancellationToken cancellationToken)
+    {
+        var buffers = Rent();
+        try
+        {
+            buffers.Run(session, rows, cancellationToken);
+        }
+        finally
+        {
+            pool.Return(buffers);
+        }
+    }
+
     /// <summary>Frees the batch buffers; calls in flight finish first and free theirs when they return.</summary>
     public void Dispose()
     {

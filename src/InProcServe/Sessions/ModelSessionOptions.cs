@@ -71,6 +71,19 @@ public sealed class ModelSessionOptions
     internal void Validate(string modelName)
     {
         var errors = new List<string>();
+        AddErrors(errors);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException($"Model '{modelName}': invalid session options:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", errors)}", "options");
+        }
+    }
+
+    /// <summary>A copy, so options configured once can be handed to several sessions and changed for one.</summary>
+    internal ModelSessionOptions Clone() => (ModelSessionOptions)MemberwiseClone();
+
+    /// <summary>Adds a line to <paramref name="errors"/> for every invalid value.</summary>
+    internal void AddErrors(List<string> errors)
+    {
         if (IntraOpThreads < 0) errors.Add($"{nameof(IntraOpThreads)} is {IntraOpThreads}; it must be 0 (default) or more.");
         if (InterOpThreads < 0) errors.Add($"{nameof(InterOpThreads)} is {InterOpThreads}; it must be 0 (default) or more.");
         if (OrtEnvironment.GlobalIntraOpThreads is not null && (IntraOpThreads > 0 || InterOpThreads > 0))
@@ -84,9 +97,5 @@ public sealed class ModelSessionOptions
         else ExecutionProvider.Validate(errors);
         if (!Enum.IsDefined(GraphOptimization)) errors.Add($"{nameof(GraphOptimization)} is {(int)GraphOptimization}; it must be one of {string.Join(", ", Enum.GetNames<GraphOptimizationLevel>())}.");
         if (OptimizedModelPath is { Length: 0 }) errors.Add($"{nameof(OptimizedModelPath)} is empty; leave it null for no cache.");
-        if (errors.Count > 0)
-        {
-            throw new ArgumentException($"Model '{modelName}': invalid session options:{Environment.NewLine}  - {string.Join(Environment.NewLine + "  - ", errors)}", "options");
-        }
     }
 }

@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace InProcServe;
+
+/// <summary>
+/// The <c>InProcServe</c> meter (created through <see cref="IMeterFactory"/>, so each service provider has its own)
+/// and its instruments, named and united in OpenTelemetry's style. Durations are seconds in histograms whose
+/// buckets reach down to microseconds, since in-process calls take tens of them.
+/// </summary>
+internal sealed class InProcServeMetrics
+{
+    /// <summary>The meter's and the activity source's name.</summary>
+    internal const string Name = "InProcServe";
+
+    internal const string ModelTag = "inprocserve.model.name";
+    internal const string VersionTag = "inprocserve.model.version";
+    internal const string ModeTag = "inprocserve.call.mode";
+    internal const string OutcomeTag = "inprocserve.outcome";
+    internal const string CascadeTag = "inprocserve.cascade.name";
+    internal const string ResultTag = "inprocserve.result";
+
+    /// <summary>One activity per call; no listener, no cost beyond a check.</summary>
+    internal static readonly ActivitySource ActivitySource = new(Name, typeof(InProcServeMetrics).Assembly.GetName().Version?.ToString());
+
+    private static readonly InstrumentAdvice<double> SecondsAdvice = new()
+    {
+        HistogramBucketBoundaries = [0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    };
+
+    private static readonly InstrumentAdvice<int> BatchAdvice = new()
+    {
+        HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    };
+
+    /// <summary>The models whose queue lengths the gauge reports; added as they load.</summary>
+    private volatile HostedModel[] observed = [];
+    private readonly Lock observedGate = new();
+
+    public InProcServeMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(Name);
+        RequestDuration = meter.CreateHistogram("inprocserve.request.duration", "s", "Duration of model calls, handlers and queueing included.", advice: SecondsAdvice);
+        QueueDuration = meter.CreateHistogram("inprocserve.queue.duration", "s", "Time queued calls waited before their batch started.", advice: SecondsAdvice);
+        InferenceDuration = meter.CreateHistogram("inprocserve.inference.duration", "s", "Duration of ONNX Runtime runs of queued batches.", advice: SecondsAdvice);
+        BatchSize = meter.CreateHistogram("inprocserve.batch.size", "{request}", "Requests per queued batch.", advice: BatchAdvice);
+        Requests = meter.CreateCounter<long>("inprocserve.requests", "{request}", "Calls by outcome: ok, canceled, timeout, rejected, error.");
+        CascadeRequests = meter.CreateCounter<long>("inprocserve.cascade.requests", "{request}", "Calls of a cascade.");
+        CascadeEscalations = meter.CreateCounter<long>("inprocserve.cascade.escalations", "{request}", "Cascade calls whose light result sent them on to the heavy model.");
+        ModelLoads = meter.CreateCounter<long>("inprocserve.model.loads", "{load}", "Model loads by result: ok or error.");
+        CacheLookups = meter.CreateCounter<long>("inprocserve.response_cache.lookups", "{lookup}", "Response cache lookups by result: hit or miss.");
+        meter.CreateObservableGauge("inprocserve.queue.length", ObserveQueues, "{request}", "Calls waiting in a model's queue.");
+    }
+
+    internal Histogram<double> RequestDuration { get; }
+
+    internal Histogram<double> QueueDuration { get; }
+
+    internal Histogram<double> InferenceDuration { get; }
+
+    internal Histogram<int> BatchSize { get; }
+
+    internal Counter<long> Requests { get; }
+
+    internal Counter<long> CascadeRequests { get; }
+
+    internal Counter<long> CascadeEscalations { get; }
+
+    internal Counter<long> ModelLoads { get; }
+
+    internal Counter<long> CacheLookups { get; }
+
+    /// <summary>Reports <paramref name="model"/>'s queue length from now on.</summary>
+    internal void Observe(HostedModel model)
+    {
+        lock (observedGate)
+        {
+            observed = [.. observed, model];
+        }
+    }
+
+    private IEnumerable<Measurement<int>> ObserveQueues()
+    {
+        foreach (var model in observed)
+        {
+            if (model.State == ModelState.Ready)
+            {
+                yield return new Measurement<int>(model.QueueLength, model.ModelTag, model.VersionTag);
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace InProcServe;
+
+/// <summary>The host's log messages, source-generated so a disabled level costs a check.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Model '{Model}' loaded from {Source} (version {Version}, {ExecutionProvider}, lane '{Lane}') in {Milliseconds:0.0} ms.")]
+    internal static partial void ModelLoaded(ILogger logger, string model, string source, long version, string executionProvider, string lane, double milliseconds);
+
+    [LoggerMessage(2, LogLevel.Information, "Model '{Model}' warmed up at batch sizes {Sizes} in {Milliseconds:0.0} ms.")]
+    internal static partial void ModelWarmedUp(ILogger logger, string model, string sizes, double milliseconds);
+
+    [LoggerMessage(3, LogLevel.Critical, "Model '{Model}' failed to load; the host won't start.")]
+    internal static partial void ModelLoadFailed(ILogger logger, string model, Exception error);
+
+    [LoggerMessage(4, LogLevel.Error, "Optional model '{Model}' failed to load; the app keeps running, the model reports Unhealthy and its calls fail.")]
+    internal static partial void OptionalModelLoadFailed(ILogger logger, string model, Exception error);
+
+    [LoggerMessage(5, LogLevel.Information, "{Count} model(s) ready in {Milliseconds:0.0} ms.")]
+    internal static partial void ModelsReady(ILogger logger, int count, double milliseconds);
+}

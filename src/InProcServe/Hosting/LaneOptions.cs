@@ -1,0 +1,14 @@
+namespace InProcServe;
+
+/// <summary>
+/// An <see cref="ExecutionLane"/> the host creates when the first model on it loads, and disposes with the host:
+/// named options, set with <c>services.ConfigureLane(name, …)</c> or configuration (<c>InProcServe:Lanes:&lt;Name&gt;:Workers</c>).
+/// </summary>
+public sealed class LaneOptions
+{
+    /// <summary>The lane models run on unless they name another: "cpu".</summary>
+    public const string DefaultLane = "cpu";
+
+    /// <summary>Worker threads: the most batches the lane runs at the same time. Default: 0, one per processor. Use 1 for a GPU.</summary>
+    public int Workers { get; set; }
+}

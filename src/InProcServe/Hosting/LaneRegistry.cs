@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Options;
+
+namespace InProcServe;
+
+/// <summary>The host's execution lanes by name, created when the first model on each loads and disposed with the host.</summary>
+internal sealed class LaneRegistry(IOptionsMonitor<LaneOptions> options) : IDisposable
+{
+    private readonly Dictionary<string, ExecutionLane> lanes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Lock gate = new();
+    private bool disposed;
+
+    internal ExecutionLane Get(string name)
+    {
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (!lanes.TryGetValue(name, out var lane))
+            {
+                var workers = options.Get(name).Workers;
+                if (workers < 0)
+                {
+                    throw new InvalidOperationException($"Lane '{name}': Workers is {workers}; it must be 0 (one per processor) or more. Set InProcServe:Lanes:{name}:Workers or services.ConfigureLane(\"{name}\", …).");
+                }
+
+                lanes.Add(name, lane = new ExecutionLane(name, workers));
+            }
+
+            return lane;
+        }
+    }
+
+    /// <summary>Disposes the lanes; the catalog, created after this registry, has already disposed the models on them.</summary>
+    public void Dispose()
+    {
+        ExecutionLane[] all;
+        lock (gate)
+        {
+            disposed = true;
+            all = [.. lanes.Values];
+            lanes.Clear();
+        }
+
+        foreach (var lane in all) lane.Dispose();
+    }
+}

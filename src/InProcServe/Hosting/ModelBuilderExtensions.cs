@@ -1,0 +1,179 @@
+using System.Diagnostics.CodeAnalysis;
+using InProcServe;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>
+/// Configures a model added with <c>AddModel</c>. Each method records its setting in the model's named
+/// <see cref="ModelOptions"/>; configuration (<c>InProcServe:Models:&lt;Name&gt;</c>) is applied after them and wins.
+/// </summary>
+public static class ModelBuilderExtensions
+{
+    /// <summary>Sets any of the model's options.</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="configure">Changes the options.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder Configure(this IModelBuilder builder, Action<ModelOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.Configure(builder.Name, configure);
+        return builder;
+    }
+
+    /// <summary>Loads the model from a file (<see cref="ModelOptions.Path"/>).</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="path">The .onnx file, relative to the current folder or absolute.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder FromFile(this IModelBuilder builder, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return builder.Configure(o =>
+        {
+            o.Path = path;
+            o.ModelBytes = null;
+        });
+    }
+
+    /// <summary>Loads the model from bytes produced when it loads (<see cref="ModelOptions.ModelBytes"/>): an embedded resource, a download.</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="bytes">Produces the model's bytes; called once, when the model loads.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder FromBytes(this IModelBuilder builder, Func<IServiceProvider, ReadOnlyMemory<byte>> bytes)
+    {
+        ArgumentNullException.ThrowIfNull(bytes);
+        return builder.Configure(o =>
+        {
+            o.ModelBytes = bytes;
+            o.Path = null;
+        });
+    }
+
+    /// <summary>Sets how the model's session is created (<see cref="ModelOptions.Session"/>): threads, arena, weight sharing.</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="configure">Changes the session options.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder ConfigureSession(this IModelBuilder builder, Action<ModelSessionOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return builder.Configure(o => configure(o.Session));
+    }
+
+    /// <summary>Sets how queued calls are batched (<see cref="ModelOptions.Batching"/>).</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="configure">Changes the batching options.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder ConfigureBatching(this IModelBuilder builder, Action<BatchingOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        return builder.Configure(o => configure(o.Batching));
+    }
+
+    /// <summary>Runs the model's queued batches on the lane named <paramref name="lane"/> (<see cref="ModelOptions.Lane"/>); configure it with <c>services.ConfigureLane</c>.</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="lane">The lane's name. Default lane: "cpu".</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder UseLane(this IModelBuilder builder, string lane)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(lane);
+        return builder.Configure(o => o.Lane = lane);
+    }
+
+    /// <summary>Runs the model on <paramref name="executionProvider"/> (<see cref="ModelSessionOptions.ExecutionProvider"/>), such as <see cref="ExecutionProvider.Cuda"/>.</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="executionProvider">The execution provider.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder UseExecutionProvider(this IModelBuilder builder, ExecutionProvider executionProvider)
+    {
+        ArgumentNullException.ThrowIfNull(executionProvider);
+        return builder.Configure(o => o.Session.ExecutionProvider = executionProvider);
+    }
+
+    /// <summary>Lets the app run without the model (<see cref="ModelOptions.Optional"/>): a failed load is logged and reported Unhealthy instead of failing the start.</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder AsOptional(this IModelBuilder builder) => builder.Configure(o => o.Optional = true);
+
+    /// <summary>Sets the batch sizes the model runs once each while it loads (<see cref="ModelOptions.WarmUpBatchSizes"/>); none turns warm-up off.</summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="batchSizes">The batch sizes. Default warm-up, without this call: 1 and the maximum batch size.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder WarmUp(this IModelBuilder builder, params int[] batchSizes)
+    {
+        ArgumentNullException.ThrowIfNull(batchSizes);
+        return builder.Configure(o => o.WarmUpBatchSizes = [.. batchSizes]);
+    }
+
+    /// <summary>
+    /// Turns requests into model inputs with <typeparamref name="TPreProcessor"/>, an
+    /// <see cref="IPreProcessor{TRequest, TInput}"/> of the model's types (checked when it loads), resolved from the
+    /// services. Registers it as transient unless already registered, so each model gets its own instance.
+    /// </summary>
+    /// <typeparam name="TPreProcessor">The pre-processor.</typeparam>
+    /// <param name="builder">The model's builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder AddPreProcessor<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TPreProcessor>(this IModelBuilder builder)
+        where TPreProcessor : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddTransient<TPreProcessor>();
+        return builder.Configure(o => o.PreProcessor = HandlerRegistration.FromServices<TPreProcessor>());
+    }
+
+    /// <summary>
+    /// Turns model outputs into responses with <typeparamref name="TPostProcessor"/>, an
+    /// <see cref="IPostProcessor{TOutput, TResponse}"/> of the model's types (checked when it loads), resolved from the
+    /// services. Registers it as transient unless already registered, so each model gets its own instance.
+    /// </summary>
+    /// <typeparam name="TPostProcessor">The post-processor.</typeparam>
+    /// <param name="builder">The model's builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder AddPostProcessor<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TPostProcessor>(this IModelBuilder builder)
+        where TPostProcessor : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddTransient<TPostProcessor>();
+        return builder.Configure(o => o.PostProcessor = HandlerRegistration.FromServices<TPostProcessor>());
+    }
+
+    /// <summary>
+    /// Wraps the model's single calls in <typeparamref name="TMiddleware"/>, an <see cref="IModelMiddleware{TRequest, TResponse}"/>
+    /// of the model's types (checked when it loads), resolved from the services; the first added is the outermost.
+    /// Registers it as transient unless already registered, so each model gets its own instance.
+    /// </summary>
+    /// <typeparam name="TMiddleware">The middleware.</typeparam>
+    /// <param name="builder">The model's builder.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder AddMiddleware<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TMiddleware>(this IModelBuilder builder)
+        where TMiddleware : class
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddTransient<TMiddleware>();
+        return builder.AddMiddleware(new ServiceMiddlewareRegistration<TMiddleware>());
+    }
+
+    /// <summary>
+    /// Adds a health check for the model, named <c>inprocserve:&lt;Name&gt;</c>: Healthy when loaded and warmed,
+    /// Degraded when its queue is at least 80% full, Unhealthy before it is ready or when its load failed.
+    /// </summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="tags">The check's tags, to filter by in health endpoints. Default: null, which means "ready".</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder AddHealthCheck(this IModelBuilder builder, IEnumerable<string>? tags = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var name = builder.Name;
+        builder.Services.AddHealthChecks().Add(new HealthCheckRegistration(
+            $"inprocserve:{name}",
+            provider => new ModelHealthCheck(provider.GetRequiredService<ModelCatalog>(), name),
+            failureStatus: HealthStatus.Unhealthy,
+            tags ?? ["ready"]));
+        return builder;
+    }
+
+    /// <summary>Appends middleware the model creates for its own types when it loads.</summary>
+    internal static IModelBuilder AddMiddleware(this IModelBuilder builder, MiddlewareRegistration middleware) =>
+        builder.Configure(o => o.Middleware.Add(middleware));
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace InProcServe;
+
+/// <summary>
+/// Applies configuration (<c>InProcServe:Models:&lt;Name&gt;</c>, <c>InProcServe:Lanes:&lt;Name&gt;</c>) over what code set.
+/// Read by hand rather than with the configuration binder: the binder needs reflection (or its source generator,
+/// which can't bind <see cref="ExecutionProvider"/>) and stops at the first bad value, while this records every
+/// unreadable or unknown setting for validation to report at once.
+/// </summary>
+internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostConfigureOptions<ModelOptions>, IPostConfigureOptions<LaneOptions>
+{
+    internal const string Root = "InProcServe";
+
+    public void PostConfigure(string? name, ModelOptions options)
+    {
+        if (configuration is null || string.IsNullOrEmpty(name)) return;
+        var section = configuration.GetSection($"{Root}:Models:{name}");
+        if (!section.Exists()) return;
+        var errors = options.ConfigurationErrors;
+        foreach (var setting in section.GetChildren())
+        {
+            switch (setting.Key.ToLowerInvariant())
+            {
+                case "path": options.Path = setting.Value; break;
+                case "optional": Read<bool>(setting, bool.TryParse, "true or false", errors, v => options.Optional = v); break;
+                case "lane": options.Lane = setting.Value ?? ""; break;
+                case "warmupbatchsizes": ReadSizes(setting, options, errors); break;
+                case "session": ReadSession(setting, options.Session, errors); break;
+                case "batching": ReadBatching(setting, options.Batching, errors); break;
+                default: errors.Add(Unknown(setting, "Path, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
+            }
+        }
+    }
+
+    public void PostConfigure(string? name, LaneOptions options)
+    {
+        if (configuration is null || string.IsNullOrEmpty(name)) return;
+        var workers = configuration.GetSection($"{Root}:Lanes:{name}:Workers");
+        if (workers.Value is { } text)
+        {
+            options.Workers = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new InvalidOperationException($"{workers.Path} is '{text}'; it must be a whole number (0 for one worker per processor).");
+        }
+    }
+
+    private static void ReadSession(IConfigurationSection section, ModelSessionOptions session, List<string> errors)
+    {
+        foreach (var setting in section.GetChildren())
+        {
+            switch (setting.Key.ToLowerInvariant())
+            {
+                case "intraopthreads": Read<int>(setting, TryInt, "a whole number", errors, v => session.IntraOpThreads = v); break;
+                case "interopthreads": Read<int>(setting, TryInt, "a whole number", errors, v => session.InterOpThreads = v); break;
+                case "graphoptimization": Read<GraphOptimizationLevel>(setting, TryEnum, string.Join(", ", Enum.GetNames<GraphOptimizationLevel>()), errors, v => session.GraphOptimization = v); break;
+                case "enablecpumemoryarena": Read<bool>(setting, bool.TryParse, "true or false", errors, v => session.EnableCpuMemoryArena = v); break;
+                case "usesharedcpuarena": Read<bool>(setting, bool.TryParse, "true or false", errors, v => session.UseSharedCpuArena = v); break;
+                case "shareweights": Read<bool>(setting, bool.TryParse, "true or false", errors, v => session.ShareWeights = v); break;
+                case "optimizedmodelpath": session.OptimizedModelPath = setting.Value; break;
+                default: errors.Add(Unknown(setting, "IntraOpThreads, InterOpThreads, GraphOptimization, EnableCpuMemoryArena, UseSharedCpuArena, ShareWeights, OptimizedModelPath")); break;
+            }
+        }
+    }
+
+    private static void ReadBatching(IConfigurationSection section, BatchingOptions batching, List<string> errors)
+    {
+        foreach (var setting in section.GetChildren())
+        {
+            switch (setting.Key.ToLowerInvariant())
+            {
+                case "maxbatchsize": Read<int>(setting, TryInt, "a whole number", errors, v => batching.MaxBatchSize = v); break;
+                case "maxdelay": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:00.002", errors, v => batching.MaxDelay = v); break;
+                case "queuecapacity": Read<int>(setting, TryInt, "a whole number", errors, v => batching.QueueCapacity = v); break;
+                case "fullmode": Read<QueueFullMode>(setting, TryEnum, string.Join(" or ", Enum.GetNames<QueueFullMode>()), errors, v => batching.FullMode = v); break;
+                case "defaulttimeout": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:01", errors, v => batching.DefaultTimeout = v); break;
+                case "priority": Read<int>(setting, TryInt, "a whole number", errors, v => batching.Priority = v); break;
+                default: errors.Add(Unknown(setting, "MaxBatchSize, MaxDelay, QueueCapacity, FullMode, DefaultTimeout, Priority")); break;
+            }
+        }
+    }
+
+    /// <summary>Reads an array (<c>WarmUpBatchSizes:0</c>, <c>:1</c>, …) or one comma-separated value (<c>"1,8,64"</c>, handy in environment variables).</summary>
+    private static void ReadSizes(IConfigurationSection setting, ModelOptions options, List<string> errors)
+    {
+        var texts = setting.Value is { } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : setting.GetChildren().Select(c => c.Value ?? "").ToArray();
+        var sizes = new List<int>();
+        foreach (var text in texts)
+        {
+            if (TryInt(text, out var size)) sizes.Add(size);
+            else errors.Add($"{setting.Path} holds '{text}'; it must hold whole numbers.");
+        }
+
+        options.WarmUpBatchSizes = sizes;
+    }
+
+    private delegate bool TryParse<T>(string text, out T value);
+
+    private static void Read<T>(IConfigurationSection setting, TryParse<T> parse, string expected, List<string> errors, Action<T> apply)
+    {
+        if (setting.Value is { } text && parse(text, out var value)) apply(value);
+        else errors.Add($"{setting.Path} is '{setting.Value}'; it must be {expected}.");
+    }
+
+    private static bool TryInt(string text, out int value) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);
+
+    private static bool TryEnum<T>(string text, out T value)
+        where T : struct, Enum => Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value);
+
+    private static bool TryTime(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
+
+    private static string Unknown(IConfigurationSection setting, string known) => $"{setting.Path} is not a setting; the settings here are {known}.";
+}

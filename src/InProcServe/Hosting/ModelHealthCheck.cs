@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace InProcServe;
+
+/// <summary>
+/// One model's health: Healthy when loaded and warmed, Degraded when its queue is at least
+/// <see cref="DegradedQueueFill"/> full, Unhealthy before it is ready or when its load failed.
+/// </summary>
+internal sealed class ModelHealthCheck(ModelCatalog catalog, string name) : IHealthCheck
+{
+    /// <summary>The share of the queue's capacity from which the model reports Degraded: callers are about to wait or be rejected.</summary>
+    internal const double DegradedQueueFill = 0.8;
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var model = catalog[name];
+        return Task.FromResult(model.State switch
+        {
+            ModelState.NotLoaded => new HealthCheckResult(context.Registration.FailureStatus, $"Model '{name}' is not loaded yet."),
+            ModelState.Failed => new HealthCheckResult(context.Registration.FailureStatus, $"Model '{name}' failed to load: {model.LoadError!.Message}", model.LoadError),
+            _ => Ready(model),
+        });
+    }
+
+    private static HealthCheckResult Ready(HostedModel model)
+    {
+        var length = model.QueueLength;
+        var capacity = model.QueueCapacity;
+        var data = new Dictionary<string, object>
+        {
+            ["version"] = model.Version,
+            ["queueLength"] = length,
+            ["queueCapacity"] = capacity,
+        };
+        return length >= capacity * DegradedQueueFill
+            ? HealthCheckResult.Degraded($"Model '{model.Name}': {length} of {capacity} queue places taken.", data: data)
+            : HealthCheckResult.Healthy($"Model '{model.Name}' is ready.", data);
+    }
+}

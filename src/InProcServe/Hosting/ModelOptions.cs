@@ -1,0 +1,112 @@
+namespace InProcServe;
+
+/// <summary>
+/// How a hosted model is loaded, batched and called: named options, one per model, set by its definition
+/// (<see cref="ModelDefinition.Configure"/>), then by the builder's extension methods, then by configuration
+/// (section <c>InProcServe:Models:&lt;Name&gt;</c>, which overrides code). Validated when the host starts, with one
+/// message naming every invalid value.
+/// </summary>
+public sealed class ModelOptions
+{
+    /// <summary>The model's name (set by the host; the options' name).</summary>
+    public string Name { get; internal set; } = "";
+
+    /// <summary>The .onnx file, relative to the current folder or absolute. Default: null. Set this or <see cref="ModelBytes"/>.</summary>
+    public string? Path { get; set; }
+
+    /// <summary>
+    /// Produces the model's bytes (an embedded resource, a download) when the model loads. Default: null. Set this or
+    /// <see cref="Path"/>; the bytes are not kept after the session is created.
+    /// </summary>
+    public Func<IServiceProvider, ReadOnlyMemory<byte>>? ModelBytes { get; set; }
+
+    /// <summary>
+    /// Whether the app may run without this model. Default: false: a failed load fails the host's start. When true, a
+    /// failed load is logged, the model's health check reports Unhealthy and its calls throw.
+    /// </summary>
+    public bool Optional { get; set; }
+
+    /// <summary>The <see cref="ExecutionLane"/> that runs the model's queued batches, by name. Default: "cpu" (one worker per processor).</summary>
+    public string Lane { get; set; } = LaneOptions.DefaultLane;
+
+    /// <summary>
+    /// How the session is created. Default: the defaults of <see cref="ModelSessionOptions"/>, except
+    /// <see cref="ModelSessionOptions.IntraOpThreads"/> = 1, since parallelism comes from the lane's workers and the callers.
+    /// <see cref="ModelSessionOptions.Name"/> is ignored: the session takes the model's name.
+    /// </summary>
+    public ModelSessionOptions Session { get; set; } = new() { IntraOpThreads = 1 };
+
+    /// <summary>How queued calls are batched; <see cref="BatchingOptions.MaxBatchSize"/> also sizes bulk batches. Default: the defaults of <see cref="BatchingOptions"/>.</summary>
+    public BatchingOptions Batching { get; set; } = new();
+
+    /// <summary>
+    /// The batch sizes the model runs once each, on zeros, while it loads, so the first real calls don't pay for
+    /// ONNX Runtime's first runs. Default: null, which means 1 and <see cref="BatchingOptions.MaxBatchSize"/>; empty
+    /// turns warm-up off.
+    /// </summary>
+    public IList<int>? WarmUpBatchSizes { get; set; }
+
+    /// <summary>The pre-processor, added by <c>AddPreProcessor</c>.</summary>
+    internal HandlerRegistration? PreProcessor { get; set; }
+
+    /// <summary>The post-processor, added by <c>AddPostProcessor</c>.</summary>
+    internal HandlerRegistration? PostProcessor { get; set; }
+
+    /// <summary>Middleware in call order: the first added is the outermost.</summary>
+    internal List<MiddlewareRegistration> Middleware { get; } = [];
+
+    /// <summary>Values in configuration that could not be read, reported by validation with the rest.</summary>
+    internal List<string> ConfigurationErrors { get; } = [];
+
+    /// <summary>The warm-up sizes that apply: <see cref="WarmUpBatchSizes"/>, or 1 and the batch size the model runs.</summary>
+    internal IEnumerable<int> EffectiveWarmUpSizes(int maxBatchSize) => WarmUpBatchSizes ?? (maxBatchSize == 1 ? [1] : [1, maxBatchSize]);
+
+    /// <summary>Adds a line to <paramref name="errors"/> for every invalid value.</summary>
+    internal void AddErrors(List<string> errors)
+    {
+        errors.AddRange(ConfigurationErrors);
+        if (Path is null && ModelBytes is null)
+        {
+            errors.Add($"no model source: set InProcServe:Models:{Name}:Path in configuration, or call .FromFile(path) or .FromBytes(…) on the builder.");
+        }
+        else if (Path is not null && ModelBytes is not null)
+        {
+            errors.Add($"{nameof(Path)} ('{Path}') and {nameof(ModelBytes)} are both set; a model has one source: set one.");
+        }
+        else if (Path is { Length: 0 })
+        {
+            errors.Add($"{nameof(Path)} is empty; it must name the .onnx file.");
+        }
+
+        if (string.IsNullOrWhiteSpace(Lane)) errors.Add($"{nameof(Lane)} is empty; it must name a lane (default: \"{LaneOptions.DefaultLane}\").");
+        if (Session is null)
+        {
+            errors.Add($"{nameof(Session)} is null; leave the default or set an instance.");
+        }
+        else
+        {
+            var sessionErrors = new List<string>();
+            Session.AddErrors(sessionErrors);
+            errors.AddRange(sessionErrors.Select(e => $"{nameof(Session)}.{e}"));
+        }
+
+        if (Batching is null)
+        {
+            errors.Add($"{nameof(Batching)} is null; leave the default or set an instance.");
+        }
+        else
+        {
+            var batchingErrors = new List<string>();
+            Batching.AddErrors(batchingErrors);
+            errors.AddRange(batchingErrors.Select(e => $"{nameof(Batching)}.{e}"));
+            // Sizes are checked against a valid batch size only; an invalid one is reported above.
+            foreach (var size in Batching.MaxBatchSize >= 1 ? WarmUpBatchSizes ?? [] : [])
+            {
+                if (size < 1 || size > Batching.MaxBatchSize)
+                {
+                    errors.Add($"{nameof(WarmUpBatchSizes)} holds {size}; each size must be from 1 to {nameof(Batching)}.{nameof(BatchingOptions.MaxBatchSize)} ({Batching.MaxBatchSize}).");
+                }
+            }
+        }
+    }
+}
