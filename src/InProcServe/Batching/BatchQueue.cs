@@ -214,7 +214,11 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
             return; // Terminated: every request was canceled or timed out and has its answer.
         }
 
+        // The results go out in up to one chain per core, each handed out by one thread-pool work item.
         var outputs = buffers.Outputs;
+        var chainLength = (batch.Length + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
+        BatchRequest<TInput, TOutput>? head = null, tail = null;
+        var chained = 0;
         for (var row = 0; row < batch.Length; row++)
         {
             var request = batch[row];
@@ -230,8 +234,18 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
                 continue;
             }
 
-            request.Complete(output);
+            if (!request.TryComplete(output, tail)) continue;
+            head ??= request;
+            tail = request;
+            if (++chained == chainLength)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(head, preferLocal: false);
+                head = tail = null;
+                chained = 0;
+            }
         }
+
+        if (head is not null) ThreadPool.UnsafeQueueUserWorkItem(head, preferLocal: false);
     }
 
     /// <summary>
