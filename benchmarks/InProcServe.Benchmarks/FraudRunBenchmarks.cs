@@ -11,9 +11,8 @@ namespace InProcServe.Benchmarks;
 /// ONNX Runtime C API call through the same function-pointer table with no InProcServe logic around it.
 /// </summary>
 /// <remarks>
-/// The baseline's session is created here with the same options ModelSession.Load uses for
-/// <c>new ModelSessionOptions { IntraOpThreads = 1 }</c> (intra-op threads 1, graph optimization All, CPU
-/// memory arena off), because ModelSession does not expose its native handle. Every method reads the same
+/// The baseline's session is created by <see cref="RawFraudModel.CreateSession"/> with the options ModelSession.Load
+/// uses for <c>new ModelSessionOptions { IntraOpThreads = 1 }</c>. Every method reads the same
 /// input tensor; the caller-output methods write the same output tensor.
 /// </remarks>
 [MemoryDiagnoser]
@@ -58,7 +57,7 @@ public unsafe class FraudRunBenchmarks
         neverCanceled = new CancellationTokenSource();
         cancellable = neverCanceled.Token;
 
-        rawSession = CreateRawSession(path);
+        rawSession = RawFraudModel.CreateSession(path);
         rawNames = (byte*)NativeMemory.AllocZeroed(64);
         var inputName = rawNames;
         var outputName = rawNames + 32;
@@ -109,31 +108,6 @@ public unsafe class FraudRunBenchmarks
     [Benchmark]
     public void SessionRun_Cancellable() =>
         session.Run([("features", input)], [("probability", output)], cancellable);
-
-    private static nint CreateRawSession(string path)
-    {
-        OrtEnvironment.EnsureCreated();
-        nint options;
-        OrtStatus.Check(OrtApi.CreateSessionOptions(&options), "CreateSessionOptions");
-        try
-        {
-            OrtStatus.Check(OrtApi.SetIntraOpNumThreads(options, 1), "SetIntraOpNumThreads");
-            OrtStatus.Check(OrtApi.SetSessionGraphOptimizationLevel(options, GraphOptimizationLevel.All), "SetSessionGraphOptimizationLevel");
-            OrtStatus.Check(OrtApi.DisableCpuMemArena(options), "DisableCpuMemArena");
-            var bytes = Encoding.UTF8.GetBytes(path + "\0");
-            nint created;
-            fixed (byte* pathPointer = bytes)
-            {
-                OrtStatus.Check(OrtApi.CreateSession(OrtEnvironment.Handle, pathPointer, options, &created), "CreateSession");
-            }
-
-            return created;
-        }
-        finally
-        {
-            OrtApi.ReleaseSessionOptions(options);
-        }
-    }
 
     /// <summary>Fails the setup unless every method computes the same probabilities.</summary>
     private void CheckAllMethodsAgree()

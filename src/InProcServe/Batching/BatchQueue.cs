@@ -221,7 +221,11 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
 
         Observer?.BatchRan(batch.Length, Stopwatch.GetTimestamp() - started);
 
+        // The results go out in up to one chain per core, each handed out by one thread-pool work item.
         var outputs = buffers.Outputs;
+        var chainLength = (batch.Length + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
+        BatchRequest<TInput, TOutput>? head = null, tail = null;
+        var chained = 0;
         for (var row = 0; row < batch.Length; row++)
         {
             var request = batch[row];
@@ -237,8 +241,18 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
                 continue;
             }
 
-            request.Complete(output);
+            if (!request.TryComplete(output, tail)) continue;
+            head ??= request;
+            tail = request;
+            if (++chained == chainLength)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(head, preferLocal: false);
+                head = tail = null;
+                chained = 0;
+            }
         }
+
+        if (head is not null) ThreadPool.UnsafeQueueUserWorkItem(head, preferLocal: false);
     }
 
     /// <summary>

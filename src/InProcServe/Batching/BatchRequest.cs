@@ -12,9 +12,12 @@ namespace InProcServe;
 /// The state moves once from <see cref="Queued"/> to <see cref="Running"/> to <see cref="Done"/>, or from
 /// <see cref="Queued"/> straight to <see cref="Done"/>; whoever wins a transition by compare-exchange acts on
 /// it, so a result, a cancellation and a deadline racing each other complete the call exactly once.
-/// Continuations run asynchronously: a caller's code never runs on a lane worker.
+/// A caller's code never runs on a lane worker. Results are handed out by thread-pool work items, one per chain
+/// of requests (<see cref="TryComplete"/>, <see cref="IThreadPoolWorkItem.Execute"/>), which run the callers'
+/// continuations in turn: one work item per request costs a thread-pool dispatch and often a thread wake-up per
+/// call, which on a small machine costs more than the model. Failures complete with asynchronous continuations.
 /// </remarks>
-internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>
+internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>, IThreadPoolWorkItem
     where TInput : IModelInput<TInput>
     where TOutput : IModelOutput<TOutput>
 {
@@ -33,6 +36,12 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>
     private TimeSpan timeout;
     private LaneWorker? worker;
     private int generation;
+
+    /// <summary>The result claimed by <see cref="TryComplete"/>, handed out by <see cref="IThreadPoolWorkItem.Execute"/>.</summary>
+    private TOutput result = default!;
+
+    /// <summary>The next request of the chain whose results one work item hands out.</summary>
+    private BatchRequest<TInput, TOutput>? nextResult;
 
     internal BatchRequest(BatchQueue<TInput, TOutput> queue) => this.queue = queue;
 
@@ -90,12 +99,34 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>
         return false;
     }
 
-    /// <summary>Hands the result to the caller, unless the request was canceled or timed out while running.</summary>
-    internal void Complete(TOutput output)
+    /// <summary>
+    /// Claims the request for <paramref name="output"/>, unless it was canceled or timed out while running, and
+    /// appends it to the chain ending at <paramref name="tail"/>. Nothing reaches the caller until the chain's head
+    /// is queued to the thread pool.
+    /// </summary>
+    internal bool TryComplete(TOutput output, BatchRequest<TInput, TOutput>? tail)
     {
-        if (Interlocked.CompareExchange(ref state, Done, Running) == Running)
+        if (Interlocked.CompareExchange(ref state, Done, Running) != Running)
         {
-            completion.SetResult(output);
+            return false;
+        }
+
+        result = output;
+        if (tail is not null) tail.nextResult = this;
+        return true;
+    }
+
+    /// <summary>Hands out the results of the chain starting here; callers' continuations run inline, one after another.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        for (var request = this; request is not null;)
+        {
+            // Read before completing: once its caller has the result, the request may be reset and reused.
+            var next = request.nextResult;
+            request.nextResult = null;
+            request.completion.RunContinuationsAsynchronously = false;
+            request.completion.SetResult(request.result);
+            request = next;
         }
     }
 
@@ -173,7 +204,9 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>
 
         worker = null;
         Input = default!;
+        result = default!;
         completion.Reset();
+        completion.RunContinuationsAsynchronously = true;
         queue.Return(this);
     }
 

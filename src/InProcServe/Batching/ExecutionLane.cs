@@ -148,8 +148,8 @@ public sealed class ExecutionLane : IDisposable
 
     /// <summary>Wakes a sleeping worker after a request was queued.</summary>
     /// <remarks>
-    /// The caller increments its queue's count (a full fence) before reading <see cref="sleeping"/>; a worker
-    /// increments <see cref="sleeping"/> before its last look at the counts. One of the two sees the other,
+    /// The caller increments its queue's count (a full fence) and writes the request before reading <see cref="sleeping"/>;
+    /// a worker increments <see cref="sleeping"/> before its last look at the queues. One of the two sees the other,
     /// so a request never waits for a worker that went to sleep without seeing it.
     /// </remarks>
     internal void Signal()
@@ -188,11 +188,15 @@ public sealed class ExecutionLane : IDisposable
             long wait;
             lock (gate)
             {
+                if (stopping) return null;
+                if (Pick(Stopwatch.GetTimestamp(), out wait) is { } ready) return ready;
+
+                // Nothing ready: announce the sleep, then look once more (see Signal), so that callers take the lock
+                // to wake a worker only while one is about to sleep, not while workers are busy picking batches.
                 Interlocked.Increment(ref sleeping);
                 try
                 {
-                    if (stopping) return null;
-                    if (Pick(Stopwatch.GetTimestamp(), out wait) is { } ready) return ready;
+                    if (Pick(Stopwatch.GetTimestamp(), out wait) is { } late) return late;
 
                     // Monitor's timeout is in milliseconds: sleep through whole milliseconds only,
                     // and spin below for the microseconds a short MaxDelay leaves.

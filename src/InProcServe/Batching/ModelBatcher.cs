@@ -11,6 +11,11 @@ namespace InProcServe;
 /// completes at once as canceled or timed out, gives its queue slot back and never runs; if every request of a
 /// running batch is canceled, the run itself is terminated. After warm-up a call allocates nothing beyond what
 /// <typeparamref name="TOutput"/> needs, as long as it finds a free slot.
+/// <para>Callers' continuations never run on a lane worker. The results of a batch are handed out on the thread pool
+/// by up to one work item per processor, each completing its share of the batch's callers in turn, so a caller's
+/// continuation runs inline there: code that runs long after the await delays the callers after it in the batch,
+/// and should move itself off (<see cref="Task.Yield"/>, <see cref="Task.Run(Action)"/>). A failed, canceled or timed-out
+/// call completes with its continuation queued on its own.</para>
 /// </remarks>
 /// <typeparam name="TInput">The input record.</typeparam>
 /// <typeparam name="TOutput">The output record.</typeparam>

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace InProcServe;
 
 /// <summary>
@@ -103,11 +105,108 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the model on a stream of inputs in runs of up to <see cref="MaxBatchSize"/> rows, with no queue: each run
+    /// takes the inputs <paramref name="inputs"/> has ready, and the outputs come back in the order of the inputs.
+    /// </summary>
+    /// <remarks>
+    /// <para>A run starts when it holds <see cref="MaxBatchSize"/> rows, when the source ends, or when the source has
+    /// no next input ready (its <c>MoveNextAsync</c> doesn't complete at once): a slow producer gets each result as
+    /// soon as its row has run instead of waiting for a full batch, and a fast one gets full batches. While a run and
+    /// its outputs are handed out, the source is already asked for its next input, one request at a time.</para>
+    /// <para>One set of batch buffers is rented for the whole stream. Runs happen on the thread that moves the
+    /// returned enumerator. If the consumer stops early, or a run fails, the source is asked to stop through the
+    /// token it was given, its pending <c>MoveNextAsync</c> is awaited (its outcome ignored) and it is disposed.</para>
+    /// </remarks>
+    /// <param name="inputs">The input records; enumerated once.</param>
+    /// <param name="cancellationToken">
+    /// Cancels the stream: passed to the source, checked between inputs and observed during a run. Combined with a
+    /// token given through <see cref="TaskAsyncEnumerableExtensions.WithCancellation{T}(IAsyncEnumerable{T}, CancellationToken)"/>.
+    /// </param>
+    /// <returns>One output per input, in order.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="inputs"/> is null.</exception>
+    /// <exception cref="ArgumentException">A vector member has the wrong length; the outputs of earlier runs have been returned.</exception>
+    /// <exception cref="OperationCanceledException">The stream was canceled.</exception>
+    /// <exception cref="ObjectDisposedException">The runner or its session was disposed.</exception>
+    public IAsyncEnumerable<TOutput> PredictAsync(IAsyncEnumerable<TInput> inputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return Stream(inputs, cancellationToken);
+    }
+
     /// <summary>Frees the batch buffers; calls in flight finish first and free theirs when they return.</summary>
     public void Dispose()
     {
         disposed = true;
         pool.Dispose();
+    }
+
+    private async IAsyncEnumerable<TOutput> Stream(IAsyncEnumerable<TInput> inputs, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var buffers = Rent();
+        // The source's token: canceled when the stream ends early, so a producer waiting for data stops waiting.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var source = inputs.GetAsyncEnumerator(stop.Token);
+
+        // The source's MoveNextAsync not yet awaited; at most one at a time.
+        ValueTask<bool> next = default;
+        var pending = false;
+        try
+        {
+            next = source.MoveNextAsync();
+            pending = true;
+            while (true)
+            {
+                pending = false;
+                if (!await next.ConfigureAwait(false)) break;
+
+                // Take what the source has ready, up to a full batch.
+                var rows = 0;
+                var ended = false;
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    TInput.WriteRow(source.Current, rows, buffers.Inputs);
+                    rows++;
+                    next = source.MoveNextAsync();
+                    pending = true;
+                    if (rows == MaxBatchSize || !next.IsCompleted) break;
+
+                    pending = false;
+                    if (!next.GetAwaiter().GetResult())
+                    {
+                        ended = true;
+                        break;
+                    }
+                }
+
+                buffers.Run(session, rows, cancellationToken);
+                for (var row = 0; row < rows; row++)
+                {
+                    yield return TOutput.ReadRow(row, buffers.Outputs);
+                }
+
+                if (ended) break;
+            }
+        }
+        finally
+        {
+            if (pending)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await next.ConfigureAwait(false);
+                }
+                catch
+                {
+                    // The stream is over (the consumer left or a run failed): the source's last answer is not wanted.
+                }
+            }
+
+            await source.DisposeAsync().ConfigureAwait(false);
+            pool.Return(buffers);
+        }
     }
 
     private BatchBuffers Rent()
