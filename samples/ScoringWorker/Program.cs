@@ -5,9 +5,12 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using FraudModel;
+using Microsoft.Extensions.Configuration;
 using ScoringWorker;
 
 var builder = Host.CreateApplicationBuilder(args);
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--threshold"] = "Fraud:Threshold" });
 builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("InProcServe", LogLevel.Information);
 
 builder.Services.AddModel<Fraud>()

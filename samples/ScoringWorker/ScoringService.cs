@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using FraudModel;
 using InProcServe;
 using Microsoft.Extensions.Hosting;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FraudModel;
 
 namespace ScoringWorker;
 

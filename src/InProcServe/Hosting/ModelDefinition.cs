@@ -43,6 +43,16 @@ public abstract class ModelDefinition
 
     /// <summary>Creates the (not yet loaded) model named <paramref name="name"/>.</summary>
     internal abstract HostedModel Create(string name, ModelHost host);
+
+    /// <summary>Calls <paramref name="visitor"/> with the contract's request and response types as type arguments: how other layers (the web endpoints) build typed code for a definition without reflection.</summary>
+    internal abstract TResult Accept<TResult>(IModelDefinitionVisitor<TResult> visitor);
+}
+
+/// <summary>Does typed work for a <see cref="ModelDefinition"/> whose types are known only to the definition.</summary>
+/// <typeparam name="TResult">What the work returns.</typeparam>
+internal interface IModelDefinitionVisitor<TResult>
+{
+    TResult Visit<TRequest, TResponse>();
 }
 
 /// <summary>
@@ -79,6 +89,8 @@ public abstract class ModelDefinition<TRequest, TInput, TOutput, TResponse> : Mo
     }
 
     internal override HostedModel Create(string name, ModelHost host) => new HostedModel<TRequest, TInput, TOutput, TResponse>(name, this, host);
+
+    internal override TResult Accept<TResult>(IModelDefinitionVisitor<TResult> visitor) => visitor.Visit<TRequest, TResponse>();
 }
 
 /// <summary>A model called with its own input and output records, with no pre- or post-processor.</summary>

@@ -1,12 +1,23 @@
 using InProcServe;
 using Microsoft.Extensions.Configuration;
 
-namespace ScoringWorker;
+namespace FraudModel;
 
-/// <summary>The fraud model: raw transactions in, decisions out. The file ships next to the app.</summary>
+/// <summary>
+/// The fraud model: raw transactions in, decisions out. The model file is embedded in this assembly, so an app
+/// that references it has the model with nothing to deploy beside it.
+/// </summary>
 public sealed class Fraud : ModelDefinition<Transaction, FraudFeatures, FraudScore, FraudDecision>
 {
-    protected override void Configure(ModelOptions options) => options.Path = Path.Combine(AppContext.BaseDirectory, "fraud.onnx");
+    protected override void Configure(ModelOptions options) => options.ModelBytes = static _ => EmbeddedModel.Value;
+
+    private static readonly Lazy<byte[]> EmbeddedModel = new(() =>
+    {
+        using var resource = typeof(Fraud).Assembly.GetManifestResourceStream("fraud.onnx")!;
+        using var bytes = new MemoryStream();
+        resource.CopyTo(bytes);
+        return bytes.ToArray();
+    });
 }
 
 /// <summary>A card transaction as the payment system records it.</summary>
@@ -67,10 +78,13 @@ public sealed class TransactionFeatures : IPreProcessor<Transaction, FraudFeatur
     }
 }
 
-/// <summary>Flags a transaction whose probability reaches the threshold (<c>--threshold</c>; default 0.5, the model's metadata value).</summary>
+/// <summary>
+/// Flags a transaction whose probability reaches the threshold: configuration key <c>Fraud:Threshold</c>
+/// (<c>--threshold</c> for the worker); default 0.5, the model's metadata value.
+/// </summary>
 public sealed class FraudThreshold(IConfiguration configuration) : IPostProcessor<FraudScore, FraudDecision>
 {
-    private readonly float threshold = float.TryParse(configuration["threshold"], System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : 0.5f;
+    private readonly float threshold = float.TryParse(configuration["Fraud:Threshold"], System.Globalization.CultureInfo.InvariantCulture, out var t) ? t : 0.5f;
 
     public ValueTask<FraudDecision> ProcessAsync(FraudScore output, CancellationToken cancellationToken) =>
         new(new FraudDecision(output.Probability, output.Probability >= threshold));

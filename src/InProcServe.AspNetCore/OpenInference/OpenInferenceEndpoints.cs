@@ -1,0 +1,269 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace InProcServe.AspNetCore;
+
+/// <summary>
+/// The Open Inference Protocol (KServe v2, Triton's REST API) over every model of the app: those added with
+/// <c>AddModel</c> and those listed in configuration with no C# contract.
+/// </summary>
+public static class OpenInferenceEndpoints
+{
+    /// <summary>
+    /// Adds what the protocol's endpoints need, and serves models from configuration alone: each
+    /// <c>InProcServe:Models:&lt;name&gt;:Path</c> that no <c>AddModel</c> call claims, and each model folder of
+    /// <c>InProcServe:ModelRepository</c> (Triton layout), loaded when the host starts.
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <param name="configure">Sets limits. Default: null, the defaults of <see cref="OpenInferenceOptions"/>.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddOpenInferenceProtocol(this IServiceCollection services, Action<OpenInferenceOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ModelServiceCollectionExtensions.AddCore(services);
+        if (configure is not null) services.Configure(configure);
+        services.TryAddSingleton<UntypedModels>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UntypedModels>(provider => provider.GetRequiredService<UntypedModels>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the protocol's REST endpoints under <paramref name="prefix"/>: <c>GET /v2</c>, <c>/v2/health/live</c>,
+    /// <c>/v2/health/ready</c>, <c>/v2/models/{name}[/versions/{version}]</c> (metadata), <c>…/ready</c>, and
+    /// <c>POST …/infer</c> with JSON tensors. Infer requests run on the model's lane, taking turns with its typed calls.
+    /// Errors answer <c>{"error": "…"}</c> with 400 (a bad request, naming the tensor), 404 (no such model or version),
+    /// 413 (over the limits of <see cref="OpenInferenceOptions"/>), 429 (the model's queue is full) or 503 (not ready).
+    /// </summary>
+    /// <param name="endpoints">The app.</param>
+    /// <param name="prefix">The route prefix. Default: "/v2".</param>
+    /// <returns>The group, to add metadata or authorization to every endpoint.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="AddOpenInferenceProtocol"/> was not called.</exception>
+    public static RouteGroupBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string prefix = "/v2")
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetService<UntypedModels>() is null)
+        {
+            throw new InvalidOperationException("MapOpenInferenceProtocol() needs its services: add builder.Services.AddOpenInferenceProtocol() before building the app.");
+        }
+
+        // RequestDelegates, not lambdas with parameters: no reflection over handlers, so the app can be trimmed or AOT-compiled.
+        var group = endpoints.MapGroup(prefix);
+        group.MapGet("", ServerMetadata);
+        group.MapGet("/health/live", context => Json(context, 200, w => w.WriteBoolean("live", true)));
+        group.MapGet("/health/ready", ServerReady);
+        foreach (var path in new[] { "/models/{name}", "/models/{name}/versions/{version}" })
+        {
+            group.MapGet(path, context => ModelMetadata(context, Route(context, "name")!, Route(context, "version")));
+            group.MapGet(path + "/ready", context => ModelReady(context, Route(context, "name")!, Route(context, "version")));
+            group.MapPost(path + "/infer", context => Infer(context, Route(context, "name")!, Route(context, "version")));
+        }
+
+        return group;
+    }
+
+    /// <summary>Messages keep their quotes readable: the answers are JSON, never embedded in HTML.</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private static string? Route(HttpContext context, string key) => context.Request.RouteValues[key] as string;
+
+    private static Task ServerMetadata(HttpContext context)
+    {
+        var options = context.RequestServices.GetRequiredService<IOptions<OpenInferenceOptions>>().Value;
+        var version = typeof(OpenInferenceEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+        return Json(context, 200, w =>
+        {
+            w.WriteString("name", options.ServerName);
+            w.WriteString("version", version.Split('+')[0]);
+            w.WriteStartArray("extensions");
+            w.WriteEndArray();
+        });
+    }
+
+    private static Task ServerReady(HttpContext context)
+    {
+        var ready = ServedModels(context.RequestServices).All(m => m.Ready || m.Optional);
+        return Json(context, ready ? 200 : 503, w => w.WriteBoolean("ready", ready));
+    }
+
+    private static Task ModelReady(HttpContext context, string name, string? version)
+    {
+        if (Find(context, name, version, out var model, out var served) is { } missing) return missing;
+        var ready = model.Ready && served is not null;
+        return Json(context, ready ? 200 : 503, w =>
+        {
+            w.WriteString("name", name);
+            w.WriteBoolean("ready", ready);
+        });
+    }
+
+    private static Task ModelMetadata(HttpContext context, string name, string? version)
+    {
+        if (Find(context, name, version, out var model, out var served) is { } missing) return missing;
+        if (served is null) return Error(context, 503, $"Model '{name}' is not ready.");
+        return Json(context, 200, w =>
+        {
+            w.WriteString("name", name);
+            w.WriteStartArray("versions");
+            foreach (var (v, _) in model.Versions) w.WriteStringValue(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            w.WriteEndArray();
+            w.WriteString("platform", "onnxruntime_onnx");
+            WriteTensors(w, "inputs", served.Value.Session.Inputs);
+            WriteTensors(w, "outputs", served.Value.Session.Outputs);
+        });
+    }
+
+    private static async Task Infer(HttpContext context, string name, string? version)
+    {
+        if (Find(context, name, version, out var model, out var served) is { } missing)
+        {
+            await missing.ConfigureAwait(false);
+            return;
+        }
+
+        if (served is null)
+        {
+            await Error(context, 503, $"Model '{name}' is not ready.").ConfigureAwait(false);
+            return;
+        }
+
+        var (servedVersion, session) = served.Value;
+        var options = context.RequestServices.GetRequiredService<IOptions<OpenInferenceOptions>>().Value;
+        try
+        {
+            using var body = await ReadJsonAsync(context.Request, options.MaxRequestBodyBytes).ConfigureAwait(false);
+            using var request = InferenceRequestReader.Read(body.RootElement, session, options.MaxElementsPerRequest);
+            using var outputs = await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, context.RequestAborted).ConfigureAwait(false);
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/json";
+            await using var json = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions);
+            InferenceResponseWriter.Write(json, name, servedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), request.Id, outputs);
+        }
+        catch (InferenceError error)
+        {
+            await Error(context, error.StatusCode, error.Message).ConfigureAwait(false);
+        }
+        catch (JsonException error)
+        {
+            await Error(context, 400, $"The body is not valid JSON: {error.Message}").ConfigureAwait(false);
+        }
+        catch (ArgumentException error)
+        {
+            await Error(context, 400, error.Message).ConfigureAwait(false);
+        }
+        catch (QueueFullException error)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await Error(context, 429, error.Message).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nobody reads an answer.
+        }
+        catch (ObjectDisposedException)
+        {
+            await Error(context, 503, $"Model '{name}' is not serving now.").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads the body as JSON, refusing it past <paramref name="limit"/> bytes.</summary>
+    private static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, int limit)
+    {
+        if (request.ContentLength > limit) throw new InferenceError(413, $"The body is over the limit of {limit} bytes.");
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, limit) + 1);
+        while (true)
+        {
+            var memory = buffer.GetMemory(4096);
+            var read = await request.Body.ReadAsync(memory, request.HttpContext.RequestAborted).ConfigureAwait(false);
+            if (read == 0) break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit) throw new InferenceError(413, $"The body is over the limit of {limit} bytes.");
+        }
+
+        if (buffer.WrittenCount == 0) throw InferenceError.BadRequest("The body is empty; send a JSON infer request with \"inputs\".");
+        return JsonDocument.Parse(buffer.WrittenMemory);
+    }
+
+    /// <summary>Finds the model and the version asked for (the highest when none is); null, or the 404 to send.</summary>
+    private static Task? Find(HttpContext context, string name, string? version, out ServedModel model, out (long Version, ModelSession Session)? served)
+    {
+        served = null;
+        model = ServedModels(context.RequestServices).FirstOrDefault(m => m.Name == name)!;
+        if (model is null)
+        {
+            var names = string.Join(", ", ServedModels(context.RequestServices).Select(m => $"'{m.Name}'"));
+            return Error(context, 404, $"No model named '{name}'. Models served: {(names.Length == 0 ? "none" : names)}.");
+        }
+
+        if (!model.Ready) return null;
+        if (version is null)
+        {
+            served = model.Versions[^1];
+            return null;
+        }
+
+        foreach (var candidate in model.Versions)
+        {
+            if (candidate.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) == version) served = candidate;
+        }
+
+        return served is null
+            ? Error(context, 404, $"Model '{name}' has no version '{version}'. Versions served: {string.Join(", ", model.Versions.Select(v => v.Version))}.")
+            : null;
+    }
+
+    /// <summary>Every model of the app, typed and from configuration, as the protocol sees it; versions in ascending order.</summary>
+    private static IEnumerable<ServedModel> ServedModels(IServiceProvider services)
+    {
+        foreach (var hosted in services.GetRequiredService<ModelCatalog>().Models)
+        {
+            var ready = hosted.State == ModelState.Ready;
+            yield return new ServedModel(hosted.Name, ready, hosted.IsOptional, ready ? [(hosted.Version, hosted.Session)] : [], ready ? hosted.Lane : null);
+        }
+
+        foreach (var untyped in services.GetRequiredService<UntypedModels>().Models)
+        {
+            yield return new ServedModel(untyped.Name, true, false, untyped.Versions.Select(v => (v.Key, v.Value)).ToList(), untyped.Lane);
+        }
+    }
+
+    private static void WriteTensors(Utf8JsonWriter json, string property, IReadOnlyList<TensorInfo> tensors)
+    {
+        json.WriteStartArray(property);
+        foreach (var tensor in tensors)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", tensor.Name);
+            json.WriteString("datatype", DataTypes.Name(tensor.ElementType) ?? tensor.TypeAndShape);
+            json.WriteStartArray("shape");
+            foreach (var dimension in tensor.Shape) json.WriteNumberValue(dimension < 0 ? -1 : dimension);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private static Task Error(HttpContext context, int status, string message) => Json(context, status, w => w.WriteString("error", message));
+
+    private static async Task Json(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await using var json = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions);
+        json.WriteStartObject();
+        write(json);
+        json.WriteEndObject();
+    }
+
+    private sealed record ServedModel(string Name, bool Ready, bool Optional, IReadOnlyList<(long Version, ModelSession Session)> Versions, ExecutionLane? Lane);
+}
