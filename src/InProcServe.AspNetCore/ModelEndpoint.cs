@@ -104,8 +104,9 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
     /// <summary>One request (a JSON object), or several (a JSON array of objects).</summary>
     private static (TRequest? Single, List<TRequest>? Many) Parse(ReadOnlySpan<byte> body, JsonTypeInfo<TRequest> info, int maxRequests)
     {
+        if (body.Trim(" \t\r\n"u8).IsEmpty) throw new BadRequest($"The body is empty; send a JSON {typeof(TRequest).Name} object, or an array of them.");
         var reader = new Utf8JsonReader(body);
-        if (!reader.Read()) throw new BadRequest($"The body is empty; send a JSON {typeof(TRequest).Name} object, or an array of them.");
+        reader.Read();
         if (reader.TokenType != JsonTokenType.StartArray)
         {
             var single = JsonSerializer.Deserialize(body, info);
