@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace InProcServe.Generators.Tests.TestSupport;
 
 /// <summary>
@@ -11,10 +9,13 @@ internal static class Baselines
     /// <summary>Whether this run rewrites baselines instead of comparing.</summary>
     internal static bool Updating => Environment.GetEnvironmentVariable("INPROCSERVE_UPDATE_BASELINES") == "1";
 
-    /// <summary>The repository root, found from this file's path at compile time.</summary>
-    internal static string RepositoryRoot { get; } = Path.GetFullPath(Path.Combine(ThisFolder(), "..", "..", ".."));
+    /// <summary>
+    /// The repository root: the folder above the test's output that holds InProcServe.sln. Not this file's compile-time
+    /// path, which CI builds map to "/_/" (ContinuousIntegrationBuild).
+    /// </summary>
+    internal static string RepositoryRoot { get; } = FindRepositoryRoot();
 
-    private static string SourceFolder { get; } = Path.Combine(ThisFolder(), "..", "Baselines");
+    private static string SourceFolder { get; } = Path.Combine(RepositoryRoot, "tests", "InProcServe.Generators.Tests", "Baselines");
 
     /// <summary>Compares <paramref name="actual"/> with Baselines/<paramref name="name"/>, or rewrites it when updating.</summary>
     internal static void Verify(string name, string actual)
@@ -37,5 +38,13 @@ internal static class Baselines
             ? Directory.GetFiles(Path.Combine(SourceFolder, folder)).Select(path => Path.GetFileName(path))
             : [];
 
-    private static string ThisFolder([CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
+    private static string FindRepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "InProcServe.sln"))) return folder.FullName;
+        }
+
+        throw new InvalidOperationException($"No InProcServe.sln above {AppContext.BaseDirectory}: the generator tests read their baselines from the source tree.");
+    }
 }
