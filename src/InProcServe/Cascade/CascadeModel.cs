@@ -11,8 +11,8 @@ namespace InProcServe;
 internal sealed class CascadeModel<TRequest, TResponse>(string name, IModel<TRequest, TResponse> light, IModel<TRequest, TResponse> heavy, Func<TResponse, bool> escalate, InProcServeMetrics metrics)
     : IModel<TRequest, TResponse>
 {
-    /// <summary>Requests a bulk stream gathers before it runs the light model over them.</summary>
-    private const int StreamChunk = 256;
+    /// <summary>The most requests of a stream that run through the cascade together (each model cuts them into its own batches).</summary>
+    private const int StreamBatch = 256;
 
     private readonly KeyValuePair<string, object?> cascadeTag = new(InProcServeMetrics.CascadeTag, name);
 
@@ -68,30 +68,11 @@ internal sealed class CascadeModel<TRequest, TResponse>(string name, IModel<TReq
     public async IAsyncEnumerable<TResponse> PredictManyAsync(IAsyncEnumerable<TRequest> requests, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requests);
-        var chunk = new TRequest[StreamChunk];
-        var responses = new TResponse[StreamChunk];
-        var count = 0;
-        await using var source = requests.GetAsyncEnumerator(cancellationToken);
-        var next = source.MoveNextAsync();
-        while (true)
+        var responses = new TResponse[StreamBatch];
+        await foreach (var batch in StreamBatches.ReadAsync(requests, StreamBatch, cancellationToken).ConfigureAwait(false))
         {
-            // As the models' own streams do: a chunk closes when full or when the stream has nothing ready.
-            if (count == chunk.Length || (count > 0 && !next.IsCompleted))
-            {
-                Predict(chunk.AsSpan(0, count), responses.AsSpan(0, count), cancellationToken);
-                for (var i = 0; i < count; i++) yield return responses[i];
-                count = 0;
-            }
-
-            if (!await next.ConfigureAwait(false)) break;
-            chunk[count++] = source.Current;
-            next = source.MoveNextAsync();
-        }
-
-        if (count > 0)
-        {
-            Predict(chunk.AsSpan(0, count), responses.AsSpan(0, count), cancellationToken);
-            for (var i = 0; i < count; i++) yield return responses[i];
+            Predict(batch, responses.AsSpan(0, batch.Count), cancellationToken);
+            for (var i = 0; i < batch.Count; i++) yield return responses[i];
         }
     }
 

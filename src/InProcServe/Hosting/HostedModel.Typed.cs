@@ -115,33 +115,13 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     {
         ArgumentNullException.ThrowIfNull(requests);
         var ready = Ready();
-        var size = ready.Runner.MaxBatchSize;
-        var inputs = new TInput[size];
-        var outputs = new TOutput[size];
-        var responses = new TResponse[size];
-        var count = 0;
-        await using var source = requests.GetAsyncEnumerator(cancellationToken);
-        var next = source.MoveNextAsync();
-        while (true)
+        var inputs = new TInput[ready.Runner.MaxBatchSize];
+        var outputs = new TOutput[inputs.Length];
+        var responses = new TResponse[inputs.Length];
+        await foreach (var batch in StreamBatches.ReadAsync(requests, inputs.Length, cancellationToken).ConfigureAwait(false))
         {
-            // A batch closes when full, or when the stream has nothing ready: a slow source doesn't hold back
-            // answers to the requests it already sent.
-            if (count == size || (count > 0 && !next.IsCompleted))
-            {
-                await RunChunkAsync(ready, inputs, outputs, responses, count, cancellationToken).ConfigureAwait(false);
-                for (var i = 0; i < count; i++) yield return responses[i];
-                count = 0;
-            }
-
-            if (!await next.ConfigureAwait(false)) break;
-            inputs[count++] = ready.Pre is null ? Same<TRequest, TInput>(source.Current) : await ready.Pre.ProcessAsync(source.Current, cancellationToken).ConfigureAwait(false);
-            next = source.MoveNextAsync();
-        }
-
-        if (count > 0)
-        {
-            await RunChunkAsync(ready, inputs, outputs, responses, count, cancellationToken).ConfigureAwait(false);
-            for (var i = 0; i < count; i++) yield return responses[i];
+            await RunBatchAsync(ready, batch, inputs, outputs, responses, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < batch.Count; i++) yield return responses[i];
         }
     }
 
@@ -228,12 +208,19 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         return ready.Post is null ? Same<TOutput, TResponse>(output) : await ready.Post.ProcessAsync(output, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask RunChunkAsync(Pipeline ready, TInput[] inputs, TOutput[] outputs, TResponse[] responses, int count, CancellationToken cancellationToken)
+    /// <summary>One batch of a stream: its pre-processing, its run and its post-processing, measured as one bulk call.</summary>
+    private async ValueTask RunBatchAsync(Pipeline ready, ArraySegment<TRequest> batch, TInput[] inputs, TOutput[] outputs, TResponse[] responses, CancellationToken cancellationToken)
     {
+        var count = batch.Count;
         var started = Stopwatch.GetTimestamp();
         using var activity = StartActivity(Bulk);
         try
         {
+            for (var i = 0; i < count; i++)
+            {
+                inputs[i] = ready.Pre is null ? Same<TRequest, TInput>(batch[i]) : await ready.Pre.ProcessAsync(batch[i], cancellationToken).ConfigureAwait(false);
+            }
+
             ready.Runner.Predict(inputs.AsSpan(0, count), outputs.AsSpan(0, count), cancellationToken);
             for (var i = 0; i < count; i++)
             {

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Cascade;
 
 /// <summary>Cascades: the heavy model answers only what the light one is unsure of, in every call mode.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class CascadeModelTests
 {
     [Fact]

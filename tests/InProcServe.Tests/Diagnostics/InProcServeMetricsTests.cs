@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Diagnostics;
 
 /// <summary>The InProcServe meter and activity source, read as an exporter would.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class InProcServeMetricsTests
 {
     [Fact]
@@ -73,7 +74,7 @@ public sealed class InProcServeMetricsTests
         var model = host.Services.GetRequiredService<IModel<SlowRow, SlowResult>>();
         var written = new ConcurrentQueue<(int Id, int Row)>();
         using var stop = new CancellationTokenSource();
-        var busy = model.PredictAsync(new SlowRow(0, 0.5f, 100_000_000, written), stop.Token).AsTask();
+        var busy = model.PredictAsync(new SlowRow(0, 0.5f, 2_000_000, written), stop.Token).AsTask();
         while (written.IsEmpty) await Task.Delay(1);
         var queued = model.PredictAsync(new SlowRow(1, 0.5f, 1)).AsTask();
 

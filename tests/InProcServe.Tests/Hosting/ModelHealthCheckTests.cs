@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Hosting;
 
 /// <summary>A model's health check: not ready before start, healthy when warmed, degraded when its queue fills.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class ModelHealthCheckTests
 {
     [Fact]
@@ -31,7 +32,7 @@ public sealed class ModelHealthCheckTests
         var written = new ConcurrentQueue<(int Id, int Row)>();
         // A run long enough to outlast the check, however loaded the machine; canceling it terminates it.
         using var stop = new CancellationTokenSource();
-        var busy = model.PredictAsync(new SlowRow(0, 0.5f, 100_000_000, written), stop.Token).AsTask();
+        var busy = model.PredictAsync(new SlowRow(0, 0.5f, 2_000_000, written), stop.Token).AsTask();
         while (written.IsEmpty) await Task.Delay(1);
         var queued = Enumerable.Range(1, 4).Select(i => model.PredictAsync(new SlowRow(i, 0.5f, 1)).AsTask()).ToArray();
         var filling = await health.CheckHealthAsync();

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Hosting;
 
 /// <summary>AddModel: registration, typed handles (default and keyed), the three call paths, several models, missing registrations.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class ModelHostingTests
 {
     [Fact]

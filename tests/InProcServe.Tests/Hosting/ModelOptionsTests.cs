@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 namespace InProcServe.Tests.Hosting;
 
 /// <summary>Model options: definition defaults, builder calls, configuration over both, and validation on start.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class ModelOptionsTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Hosting;
 
 /// <summary>The hosted service that loads and warms every model before the app is ready.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class ModelWarmUpServiceTests
 {
     [Fact]

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Pipeline;
 
 /// <summary>The handler pipeline: middleware order, where handlers run, and one instance per model.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class ModelPipelineTests
 {
     [Fact]

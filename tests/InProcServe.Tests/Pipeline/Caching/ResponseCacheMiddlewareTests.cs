@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Pipeline.Caching;
 
 /// <summary>The response cache: hits skip the model, capacity bounds it, lookups are counted.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class ResponseCacheMiddlewareTests
 {
     [Fact]

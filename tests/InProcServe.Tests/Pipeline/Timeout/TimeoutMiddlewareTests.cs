@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Pipeline.Timeout;
 
 /// <summary>The per-call timeout: a call that takes too long fails as timed out and stops its run.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class TimeoutMiddlewareTests
 {
     [Fact]

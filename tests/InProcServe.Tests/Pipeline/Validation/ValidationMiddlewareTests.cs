@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 namespace InProcServe.Tests.Pipeline.Validation;
 
 /// <summary>Request validation: refused requests never reach the model, and the message says why.</summary>
+[Collection(HostingCollection.Name)]
 public sealed class ValidationMiddlewareTests
 {
     [Fact]
