@@ -160,7 +160,7 @@ public abstract partial class HostedModel
     {
         while (true)
         {
-            var current = routing ?? throw Stopped();
+            var current = routing ?? throw (State == ModelState.Ready ? Stopped() : NotReady());
             var version = current.Canary is null ? current.Primary : current.Pick(key?.Invoke(state));
 
             // A version retired between the read and the lease has left the routing: the next read finds its successor.

@@ -364,7 +364,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
 
     private Pipeline Ready()
     {
-        if (pipeline is { } ready) return ready;
+        if (State == ModelState.Ready && pipeline is { } ready) return ready;
         EnsureLoaded();
         return pipeline!;
     }

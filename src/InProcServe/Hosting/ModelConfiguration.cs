@@ -20,6 +20,14 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
         var section = configuration.GetSection($"{Root}:Models:{name}");
         if (!section.Exists()) return;
         var errors = options.ConfigurationErrors;
+        if (section["Path"] is not null || section["Folder"] is not null)
+        {
+            // A source in configuration replaces the one code set (a definition's default file, FromBytes).
+            options.Path = null;
+            options.Folder = null;
+            options.ModelBytes = null;
+        }
+
         foreach (var setting in section.GetChildren())
         {
             switch (setting.Key.ToLowerInvariant())
