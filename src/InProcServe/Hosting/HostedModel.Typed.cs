@@ -63,7 +63,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             }
 
             Record(started, Direct, null, activity, served);
-            return new(response, served!.Version);
+            return new(response, served?.Version ?? 0);
         }
         catch (Exception error)
         {
@@ -95,7 +95,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             }
 
             Record(started, Queued, null, activity, served);
-            return new(response, served!.Version);
+            return new(response, served?.Version ?? 0);
         }
         catch (Exception error)
         {

@@ -3,7 +3,7 @@ namespace InProcServe;
 /// <summary>A response and the model version that answered it.</summary>
 /// <typeparam name="TResponse">What callers get.</typeparam>
 /// <param name="Response">The response.</param>
-/// <param name="Version">The version that computed it (<see cref="HostedModel.Versions"/>).</param>
+/// <param name="Version">The version that computed it (<see cref="HostedModel.Versions"/>); 0 when middleware answered without running the model (a cache hit).</param>
 public readonly record struct VersionedResponse<TResponse>(TResponse Response, long Version);
 
 /// <summary>
