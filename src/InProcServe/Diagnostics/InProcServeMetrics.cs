@@ -48,6 +48,7 @@ internal sealed class InProcServeMetrics
         CascadeRequests = meter.CreateCounter<long>("inprocserve.cascade.requests", "{request}", "Calls of a cascade.");
         CascadeEscalations = meter.CreateCounter<long>("inprocserve.cascade.escalations", "{request}", "Cascade calls whose light result sent them on to the heavy model.");
         ModelLoads = meter.CreateCounter<long>("inprocserve.model.loads", "{load}", "Model loads by result: ok or error.");
+        ModelReloads = meter.CreateCounter<long>("inprocserve.model.reloads", "{reload}", "Reloads of a serving model (explicit or on a file change) by result: ok, or error when the old version kept serving.");
         CacheLookups = meter.CreateCounter<long>("inprocserve.response_cache.lookups", "{lookup}", "Response cache lookups by result: hit or miss.");
         meter.CreateObservableGauge("inprocserve.queue.length", ObserveQueues, "{request}", "Calls waiting in a model's queue.");
     }
@@ -67,6 +68,8 @@ internal sealed class InProcServeMetrics
     internal Counter<long> CascadeEscalations { get; }
 
     internal Counter<long> ModelLoads { get; }
+
+    internal Counter<long> ModelReloads { get; }
 
     internal Counter<long> CacheLookups { get; }
 

@@ -19,4 +19,19 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Information, "{Count} model(s) ready in {Milliseconds:0.0} ms.")]
     internal static partial void ModelsReady(ILogger logger, int count, double milliseconds);
+
+    [LoggerMessage(6, LogLevel.Information, "Model '{Model}' reloaded: version {Version} serves, after version {PreviousVersion}, in {Milliseconds:0.0} ms.")]
+    internal static partial void ModelReloaded(ILogger logger, string model, long previousVersion, long version, double milliseconds);
+
+    [LoggerMessage(7, LogLevel.Error, "Model '{Model}': the new version failed to load; version {Version} goes on serving and the model reports Degraded until a reload succeeds.")]
+    internal static partial void ModelReloadFailed(ILogger logger, string model, long version, Exception error);
+
+    [LoggerMessage(8, LogLevel.Information, "Model '{Model}': version {Canary} takes {Percent}% of calls as canary; version {Primary} takes the rest.")]
+    internal static partial void CanarySet(ILogger logger, string model, long canary, double percent, long primary);
+
+    [LoggerMessage(9, LogLevel.Information, "Model '{Model}': canary version {Canary} promoted; version {Previous} was drained and released.")]
+    internal static partial void CanaryPromoted(ILogger logger, string model, long canary, long previous);
+
+    [LoggerMessage(10, LogLevel.Information, "Model '{Model}': canary version {Canary} rolled back; version {Primary} takes every call.")]
+    internal static partial void CanaryRolledBack(ILogger logger, string model, long canary, long primary);
 }

@@ -6,10 +6,10 @@ namespace InProcServe;
 
 /// <summary>
 /// A hosted model of one contract: the pre-processor, model and post-processor of each call, on the caller's side,
-/// with its middleware around single calls; queued calls go through the model's <see cref="ModelBatcher{TInput, TOutput}"/>,
-/// direct and bulk calls through its <see cref="ModelRunner{TInput, TOutput}"/>.
+/// with its middleware around single calls; queued calls go through the batcher of the version that takes them,
+/// direct and bulk calls through its runner (<see cref="ServingVersion{TInput, TOutput}"/>).
 /// </summary>
-internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : HostedModel, IModel<TRequest, TResponse>
+internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : HostedModel, IVersionedModel<TRequest, TResponse>
     where TInput : IModelInput<TInput>
     where TOutput : IModelOutput<TOutput>
 {
@@ -17,7 +17,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     private const string Queued = "queued";
     private const string Bulk = "bulk";
 
-    /// <summary>Set once the model is ready; read without a lock on every call.</summary>
+    /// <summary>The handlers every version shares; set once, before the first version is published.</summary>
     private volatile Pipeline? pipeline;
 
     internal HostedModel(string name, ModelDefinition definition, ModelHost host)
@@ -25,49 +25,81 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     {
     }
 
-    public override int QueueLength => pipeline?.Batcher.QueueLength ?? 0;
+    public override int QueueLength => LoadedVersions.Sum(v => Typed(v).Batcher.QueueLength);
 
-    public override int QueueCapacity => pipeline?.Batcher.QueueCapacity ?? 0;
+    public override int QueueCapacity => LoadedVersions.Count == 0 ? 0 : Typed(LoadedVersions[0]).Batcher.QueueCapacity;
 
-    public override int MaxBatchSize => pipeline?.Runner.MaxBatchSize ?? 0;
+    public override int MaxBatchSize => LoadedVersions.Count == 0 ? 0 : Typed(LoadedVersions[0]).Runner.MaxBatchSize;
 
-    public TResponse Predict(TRequest request, CancellationToken cancellationToken = default)
+    public TResponse Predict(TRequest request, CancellationToken cancellationToken = default) => PredictWithVersion(request, cancellationToken).Response;
+
+    public async ValueTask<TResponse> PredictAsync(TRequest request, CancellationToken cancellationToken = default) =>
+        (await PredictWithVersionAsync(request, cancellationToken).ConfigureAwait(false)).Response;
+
+    public VersionedResponse<TResponse> PredictWithVersion(TRequest request, CancellationToken cancellationToken = default)
     {
         var ready = Ready();
         var started = Stopwatch.GetTimestamp();
         using var activity = StartActivity(Direct);
+        ServingVersion? served = null;
         try
         {
-            var response = ready.Middleware is { } chain
-                ? Wait(chain(request, new ModelCallContext(Name, ModelCallMode.Direct, cancellationToken)))
-                : RunDirect(ready, request, cancellationToken);
-            Record(started, Direct, null, activity);
-            return response;
+            TResponse response;
+            if (ready.Middleware is { } chain)
+            {
+                var context = new ModelCallContext(Name, ModelCallMode.Direct, cancellationToken);
+                try
+                {
+                    response = Wait(chain(request, context));
+                }
+                finally
+                {
+                    served = context.Served;
+                }
+            }
+            else
+            {
+                response = RunDirect(ready, request, cancellationToken, out served);
+            }
+
+            Record(started, Direct, null, activity, served);
+            return new(response, served?.Version ?? 0);
         }
         catch (Exception error)
         {
-            Record(started, Direct, error, activity);
+            Record(started, Direct, error, activity, served);
             throw;
         }
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<TResponse> PredictAsync(TRequest request, CancellationToken cancellationToken = default)
+    public async ValueTask<VersionedResponse<TResponse>> PredictWithVersionAsync(TRequest request, CancellationToken cancellationToken = default)
     {
         var ready = Ready();
         var started = Stopwatch.GetTimestamp();
         using var activity = StartActivity(Queued);
+        ModelCallContext? context = null;
+        ServingVersion? served = null;
         try
         {
-            var response = ready.Middleware is { } chain
-                ? await chain(request, new ModelCallContext(Name, ModelCallMode.Queued, cancellationToken)).ConfigureAwait(false)
-                : await RunQueued(ready, request, cancellationToken).ConfigureAwait(false);
-            Record(started, Queued, null, activity);
-            return response;
+            TResponse response;
+            if (ready.Middleware is { } chain)
+            {
+                context = new ModelCallContext(Name, ModelCallMode.Queued, cancellationToken);
+                response = await chain(request, context).ConfigureAwait(false);
+                served = context.Served;
+            }
+            else
+            {
+                (response, served) = await RunQueued(ready, request, cancellationToken).ConfigureAwait(false);
+            }
+
+            Record(started, Queued, null, activity, served);
+            return new(response, served?.Version ?? 0);
         }
         catch (Exception error)
         {
-            Record(started, Queued, error, activity);
+            Record(started, Queued, error, activity, served ?? context?.Served);
             throw;
         }
     }
@@ -80,7 +112,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         }
 
         var ready = Ready();
-        var size = Math.Min(ready.Runner.MaxBatchSize, Math.Max(requests.Length, 1));
+        var size = Math.Min(MaxBatchSize, Math.Max(requests.Length, 1));
         var inputs = ArrayPool<TInput>.Shared.Rent(size);
         var outputs = ArrayPool<TOutput>.Shared.Rent(size);
         try
@@ -90,16 +122,27 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
                 var rows = Math.Min(size, requests.Length - start);
                 var started = Stopwatch.GetTimestamp();
                 using var activity = StartActivity(Bulk);
+                ServingVersion? served = null;
                 try
                 {
                     for (var i = 0; i < rows; i++) inputs[i] = ToInput(ready, requests[start + i], cancellationToken);
-                    ready.Runner.Predict(inputs.AsSpan(0, rows), outputs.AsSpan(0, rows), cancellationToken);
+                    // Each batch takes its own lease: a long bulk call moves to a new version between batches, never within one.
+                    served = Lease<TRequest>(null, default!);
+                    try
+                    {
+                        Typed(served).Runner.Predict(inputs.AsSpan(0, rows), outputs.AsSpan(0, rows), cancellationToken);
+                    }
+                    finally
+                    {
+                        served.Release();
+                    }
+
                     for (var i = 0; i < rows; i++) responses[start + i] = ToResponse(ready, outputs[i], cancellationToken);
-                    Record(started, Bulk, null, activity, rows);
+                    Record(started, Bulk, null, activity, served, rows);
                 }
                 catch (Exception error)
                 {
-                    Record(started, Bulk, error, activity, rows);
+                    Record(started, Bulk, error, activity, served, rows);
                     throw;
                 }
             }
@@ -115,17 +158,18 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     {
         ArgumentNullException.ThrowIfNull(requests);
         var ready = Ready();
-        var inputs = new TInput[ready.Runner.MaxBatchSize];
-        var outputs = new TOutput[inputs.Length];
-        var responses = new TResponse[inputs.Length];
-        await foreach (var batch in StreamBatches.ReadAsync(requests, inputs.Length, cancellationToken).ConfigureAwait(false))
+        var size = MaxBatchSize;
+        var inputs = new TInput[size];
+        var outputs = new TOutput[size];
+        var responses = new TResponse[size];
+        await foreach (var batch in StreamBatches.ReadAsync(requests, size, cancellationToken).ConfigureAwait(false))
         {
             await RunBatchAsync(ready, batch, inputs, outputs, responses, cancellationToken).ConfigureAwait(false);
             for (var i = 0; i < batch.Count; i++) yield return responses[i];
         }
     }
 
-    private protected override string Start(ModelSession loaded, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken)
+    private protected override void PrepareHandlers(ModelOptions options)
     {
         var services = Host.Services;
         if (options.PreProcessor is null && typeof(TRequest) != typeof(TInput))
@@ -148,18 +192,29 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             : null;
         var middleware = options.Middleware.Select(m => Host.Claim(m.Create<TRequest, TResponse>(services, Name, Host.Metrics), Name, "middleware")).ToArray();
 
-        var runner = loaded.CreateRunner<TInput, TOutput>(options.Batching.MaxBatchSize);
+        var key = options.CanaryKey switch
+        {
+            null => null,
+            Func<TRequest, string?> typed => typed,
+            var other => throw new InvalidOperationException(
+                $"its canary routing key is a {other.GetType().Name}, but the model takes {typeof(TRequest).Name} requests: call .RouteCanaryBy<{typeof(TRequest).Name}>(request => …)."),
+        };
+        var ready = new Pipeline(pre, post, key);
+        ready.Middleware = Chain(ready, middleware);
+        pipeline = ready;
+    }
+
+    private protected override ServingVersion StartVersion(long version, ModelSession session, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken, out string sizes)
+    {
+        var runner = session.CreateRunner<TInput, TOutput>(options.Batching.MaxBatchSize);
         ModelBatcher<TInput, TOutput>? batcher = null;
         try
         {
-            batcher = loaded.CreateBatcher<TInput, TOutput>(modelLane, options.Batching);
-            batcher.Observer = this;
-            var sizes = options.EffectiveWarmUpSizes(runner.MaxBatchSize).Select(s => Math.Min(s, runner.MaxBatchSize)).Distinct().ToArray();
-            foreach (var rows in sizes) runner.WarmUp(rows, cancellationToken);
-            var ready = new Pipeline(runner, batcher, pre, post);
-            ready.Middleware = Chain(ready, middleware);
-            pipeline = ready;
-            return sizes.Length == 0 ? "(none)" : string.Join(", ", sizes);
+            batcher = session.CreateBatcher<TInput, TOutput>(modelLane, options.Batching);
+            var warmUp = options.EffectiveWarmUpSizes(runner.MaxBatchSize).Select(s => Math.Min(s, runner.MaxBatchSize)).Distinct().ToArray();
+            foreach (var rows in warmUp) runner.WarmUp(rows, cancellationToken);
+            sizes = warmUp.Length == 0 ? "(none)" : string.Join(", ", warmUp);
+            return new ServingVersion<TInput, TOutput>(version, session, runner, batcher, Host.Metrics, ModelTag);
         }
         catch
         {
@@ -169,20 +224,21 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         }
     }
 
-    private protected override async ValueTask StopAsync()
-    {
-        if (pipeline is not { } ready) return;
-        await ready.Batcher.DisposeAsync().ConfigureAwait(false);
-        ready.Runner.Dispose();
-    }
-
     /// <summary>The middleware chain, built once, outermost first; null without middleware, so plain calls allocate no context.</summary>
-    private static ModelCallDelegate<TRequest, TResponse>? Chain(Pipeline ready, IModelMiddleware<TRequest, TResponse>[] middleware)
+    private ModelCallDelegate<TRequest, TResponse>? Chain(Pipeline ready, IModelMiddleware<TRequest, TResponse>[] middleware)
     {
         if (middleware.Length == 0) return null;
-        ModelCallDelegate<TRequest, TResponse> next = (request, context) => context.Mode == ModelCallMode.Direct
-            ? new ValueTask<TResponse>(RunDirect(ready, request, context.CancellationToken))
-            : RunQueued(ready, request, context.CancellationToken);
+        ModelCallDelegate<TRequest, TResponse> next = (request, context) =>
+        {
+            if (context.Mode == ModelCallMode.Direct)
+            {
+                var response = RunDirect(ready, request, context.CancellationToken, out var served);
+                context.Served = served;
+                return new ValueTask<TResponse>(response);
+            }
+
+            return Queue(request, context);
+        };
         for (var i = middleware.Length - 1; i >= 0; i--)
         {
             var handler = middleware[i];
@@ -193,19 +249,49 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         return next;
     }
 
-    private static TResponse RunDirect(Pipeline ready, TRequest request, CancellationToken cancellationToken)
+    private TResponse RunDirect(Pipeline ready, TRequest request, CancellationToken cancellationToken, out ServingVersion served)
     {
         var input = ToInput(ready, request, cancellationToken);
-        var output = ready.Runner.Predict(input, cancellationToken);
+        served = Lease(ready.Key, request);
+        TOutput output;
+        try
+        {
+            output = Typed(served).Runner.Predict(input, cancellationToken);
+        }
+        finally
+        {
+            served.Release();
+        }
+
         return ToResponse(ready, output, cancellationToken);
     }
 
+    /// <summary>A queued call: the version is picked, and leased, once the request is processed and until its batch answered.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<TResponse> RunQueued(Pipeline ready, TRequest request, CancellationToken cancellationToken)
+    private async ValueTask<(TResponse Response, ServingVersion Served)> RunQueued(Pipeline ready, TRequest request, CancellationToken cancellationToken)
     {
         var input = ready.Pre is null ? Same<TRequest, TInput>(request) : await ready.Pre.ProcessAsync(request, cancellationToken).ConfigureAwait(false);
-        var output = await ready.Batcher.PredictAsync(input, cancellationToken).ConfigureAwait(false);
-        return ready.Post is null ? Same<TOutput, TResponse>(output) : await ready.Post.ProcessAsync(output, cancellationToken).ConfigureAwait(false);
+        var served = Lease(ready.Key, request);
+        TOutput output;
+        try
+        {
+            output = await Typed(served).Batcher.PredictAsync(input, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            served.Release();
+        }
+
+        var response = ready.Post is null ? Same<TOutput, TResponse>(output) : await ready.Post.ProcessAsync(output, cancellationToken).ConfigureAwait(false);
+        return (response, served);
+    }
+
+    /// <summary>The innermost step of a queued call under middleware: runs it and tells the context which version answered.</summary>
+    private async ValueTask<TResponse> Queue(TRequest request, ModelCallContext context)
+    {
+        var (response, served) = await RunQueued(pipeline!, request, context.CancellationToken).ConfigureAwait(false);
+        context.Served = served;
+        return response;
     }
 
     /// <summary>One batch of a stream: its pre-processing, its run and its post-processing, measured as one bulk call.</summary>
@@ -214,6 +300,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         var count = batch.Count;
         var started = Stopwatch.GetTimestamp();
         using var activity = StartActivity(Bulk);
+        ServingVersion? served = null;
         try
         {
             for (var i = 0; i < count; i++)
@@ -221,17 +308,26 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
                 inputs[i] = ready.Pre is null ? Same<TRequest, TInput>(batch[i]) : await ready.Pre.ProcessAsync(batch[i], cancellationToken).ConfigureAwait(false);
             }
 
-            ready.Runner.Predict(inputs.AsSpan(0, count), outputs.AsSpan(0, count), cancellationToken);
+            served = Lease<TRequest>(null, default!);
+            try
+            {
+                Typed(served).Runner.Predict(inputs.AsSpan(0, count), outputs.AsSpan(0, count), cancellationToken);
+            }
+            finally
+            {
+                served.Release();
+            }
+
             for (var i = 0; i < count; i++)
             {
                 responses[i] = ready.Post is null ? Same<TOutput, TResponse>(outputs[i]) : await ready.Post.ProcessAsync(outputs[i], cancellationToken).ConfigureAwait(false);
             }
 
-            Record(started, Bulk, null, activity, count);
+            Record(started, Bulk, null, activity, served, count);
         }
         catch (Exception error)
         {
-            Record(started, Bulk, error, activity, count);
+            Record(started, Bulk, error, activity, served, count);
             throw;
         }
     }
@@ -243,7 +339,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         ready.Post is null ? Same<TOutput, TResponse>(output) : Wait(ready.Post.ProcessAsync(output, cancellationToken));
 
     /// <summary>
-    /// A value passed through unchanged where a model has no handler; <see cref="Start"/> allows that only when the
+    /// A value passed through unchanged where a model has no handler; <see cref="PrepareHandlers"/> allows that only when the
     /// two types are the same, which makes this a no-op the JIT removes.
     /// </summary>
     private static TTo Same<TFrom, TTo>(TFrom value) => Unsafe.As<TFrom, TTo>(ref value);
@@ -251,9 +347,12 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     /// <summary>The result of a handler on a synchronous path: free when it completed synchronously, a blocking wait otherwise.</summary>
     private static T Wait<T>(ValueTask<T> task) => task.IsCompletedSuccessfully ? task.Result : task.AsTask().GetAwaiter().GetResult();
 
+    /// <summary>A version of this contract: every version this model publishes is one.</summary>
+    private static ServingVersion<TInput, TOutput> Typed(ServingVersion version) => (ServingVersion<TInput, TOutput>)version;
+
     private Pipeline Ready()
     {
-        if (pipeline is { } ready) return ready;
+        if (State == ModelState.Ready && pipeline is { } ready) return ready;
         EnsureLoaded();
         return pipeline!;
     }
@@ -261,16 +360,15 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     private InvalidOperationException WrongHandler(HandlerRegistration registration, string role, string expected) => new(
         $"its {role} {registration.HandlerType.Name} is not an {expected}: a model of {typeof(TRequest).Name} → {typeof(TResponse).Name} over {typeof(TInput).Name} → {typeof(TOutput).Name} needs one.");
 
-    /// <summary>What a ready model calls through; complete before it is published to callers, and never changed after.</summary>
-    private sealed class Pipeline(ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, IPreProcessor<TRequest, TInput>? pre, IPostProcessor<TOutput, TResponse>? post)
+    /// <summary>The handlers every version of the model shares; complete before it is published to callers, and never changed after.</summary>
+    private sealed class Pipeline(IPreProcessor<TRequest, TInput>? pre, IPostProcessor<TOutput, TResponse>? post, Func<TRequest, string?>? key)
     {
-        internal ModelRunner<TInput, TOutput> Runner { get; } = runner;
-
-        internal ModelBatcher<TInput, TOutput> Batcher { get; } = batcher;
-
         internal IPreProcessor<TRequest, TInput>? Pre { get; } = pre;
 
         internal IPostProcessor<TOutput, TResponse>? Post { get; } = post;
+
+        /// <summary>The call's canary routing key (<c>RouteCanaryBy</c>); null routes at random.</summary>
+        internal Func<TRequest, string?>? Key { get; } = key;
 
         /// <summary>The middleware chain; null when the model has none.</summary>
         internal ModelCallDelegate<TRequest, TResponse>? Middleware { get; set; }

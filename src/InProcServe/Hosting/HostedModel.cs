@@ -18,15 +18,14 @@ public enum ModelState
 
 /// <summary>
 /// A hosted model seen without its contract's types, for code that serves every model alike (health checks,
-/// the Open Inference Protocol, an untyped batch path): its state, session, lane and queue. Get it from
+/// the Open Inference Protocol, an untyped batch path): its state, versions, session, lane and queue. Get it from
 /// <see cref="ModelCatalog"/>; call it through <see cref="IModel{TRequest, TResponse}"/>.
 /// </summary>
-public abstract class HostedModel : IBatchObserver
+public abstract partial class HostedModel
 {
     private readonly ModelDefinition definition;
     private readonly Lock loadGate = new();
     private readonly string activityName;
-    private ModelSession? session;
     private ExecutionLane? lane;
     private volatile int state;
 
@@ -58,19 +57,22 @@ public abstract class HostedModel : IBatchObserver
     /// <summary>Whether the app runs on when the model fails to load (<see cref="ModelOptions.Optional"/>); known once a load was tried.</summary>
     public bool IsOptional { get; private set; }
 
-    /// <summary>The model's session: its signature and metadata, and untyped runs.</summary>
+    /// <summary>The primary version's session: its signature and metadata, and untyped runs.</summary>
     /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
-    public ModelSession Session => session ?? throw NotReady();
+    public ModelSession Session => Routing.Primary.Session;
 
     /// <summary>The lane that runs the model's queued batches; untyped batches of the model belong on it too.</summary>
     /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
     public ExecutionLane Lane => lane ?? throw NotReady();
 
-    /// <summary>The model's version (<see cref="ModelMetadata.Version"/>).</summary>
+    /// <summary>
+    /// The primary version: the one that answers every call a canary doesn't take. Its folder's number for a version
+    /// folder (<see cref="ModelOptions.Folder"/>), else the model's own version (<see cref="ModelMetadata.Version"/>).
+    /// </summary>
     /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
-    public long Version => Session.Metadata.Version;
+    public long Version => Routing.Primary.Version;
 
-    /// <summary>Queued calls waiting now; 0 before the model is ready.</summary>
+    /// <summary>Queued calls waiting now, on every loaded version; 0 before the model is ready.</summary>
     public abstract int QueueLength { get; }
 
     /// <summary>The most calls the queue holds (<see cref="BatchingOptions.QueueCapacity"/>); 0 before the model is ready.</summary>
@@ -83,16 +85,8 @@ public abstract class HostedModel : IBatchObserver
 
     internal KeyValuePair<string, object?> ModelTag { get; }
 
+    /// <summary>The primary version's tag: for the queue gauge, and for calls that fail before a version took them.</summary>
     internal KeyValuePair<string, object?> VersionTag { get; private set; }
-
-    void IBatchObserver.Dequeued(long elapsed) =>
-        Host.Metrics.QueueDuration.Record((double)elapsed / Stopwatch.Frequency, ModelTag, VersionTag);
-
-    void IBatchObserver.BatchRan(int rows, long elapsed)
-    {
-        Host.Metrics.InferenceDuration.Record((double)elapsed / Stopwatch.Frequency, ModelTag, VersionTag);
-        Host.Metrics.BatchSize.Record(rows, ModelTag, VersionTag);
-    }
 
     /// <summary>Loads, binds and warms the model once; later calls return at once, or throw again if it failed.</summary>
     /// <exception cref="InvalidOperationException">The load failed; the message names the model and the cause.</exception>
@@ -102,33 +96,22 @@ public abstract class HostedModel : IBatchObserver
         {
             if (State == ModelState.Ready) return;
             if (State == ModelState.Failed) throw LoadFailed();
-            var clock = Stopwatch.StartNew();
-            ModelSession? loaded = null;
+            var loaded = new List<ServingVersion>();
             try
             {
                 var options = Host.Options.Get(Name);
                 IsOptional = options.Optional;
-                var sessionOptions = options.Session.Clone();
-                sessionOptions.Name = Name;
-                loaded = options.Path is { } path
-                    ? ModelSession.Load(path, sessionOptions)
-                    : ModelSession.Load(options.ModelBytes!(Host.Services).Span, sessionOptions);
-                VersionTag = new(InProcServeMetrics.VersionTag, loaded.Metadata.Version);
-                var modelLane = Host.Lanes.Get(options.Lane);
-                Log.ModelLoaded(Host.Logger, Name, options.Path ?? "bytes", loaded.Metadata.Version, loaded.ExecutionProvider.ToString(), modelLane.Name, clock.Elapsed.TotalMilliseconds);
-
-                var warmUp = Stopwatch.StartNew();
-                var sizes = Start(loaded, modelLane, options, cancellationToken);
-                Log.ModelWarmedUp(Host.Logger, Name, sizes, warmUp.Elapsed.TotalMilliseconds);
-                session = loaded;
-                lane = modelLane;
+                lane = Host.Lanes.Get(options.Lane);
+                PrepareHandlers(options);
+                foreach (var source in Sources(options)) loaded.Add(LoadVersion(source, options, cancellationToken));
+                Publish(VersionRouting.Of(loaded));
                 state = (int)ModelState.Ready;
-                Host.Metrics.ModelLoads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "ok"));
                 Host.Metrics.Observe(this);
+                StartWatching(options);
             }
             catch (Exception error)
             {
-                loaded?.Dispose();
+                foreach (var version in loaded) version.RetireAsync(stopQueue: true).GetAwaiter().GetResult();
                 LoadError = error;
                 state = (int)ModelState.Failed;
                 Host.Metrics.ModelLoads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "error"));
@@ -137,22 +120,39 @@ public abstract class HostedModel : IBatchObserver
         }
     }
 
-    /// <summary>Stops the model: queued calls fail, running batches finish, then the session is released.</summary>
+    /// <summary>Stops the model: queued calls fail, running calls finish, then every version's session is released.</summary>
     internal async ValueTask DisposeAsync()
     {
-        await StopAsync().ConfigureAwait(false);
-        session?.Dispose();
+        StopWatching();
+        await reloadGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (routing is { } last)
+            {
+                routing = null;
+                await Task.WhenAll(last.Loaded.Select(v => v.RetireAsync(stopQueue: true))).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            reloadGate.Release();
+        }
     }
 
-    /// <summary>
-    /// Builds the model's handlers and batching over a loaded session and runs its warm-up batches; throws if its
-    /// contract or handlers don't fit.
-    /// </summary>
-    /// <returns>The warm-up batch sizes, for the log.</returns>
-    private protected abstract string Start(ModelSession loaded, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken);
+    /// <summary>Builds the model's handlers (pre- and post-processor, middleware) once, for every version; throws if they don't fit the contract.</summary>
+    private protected abstract void PrepareHandlers(ModelOptions options);
 
-    /// <summary>Disposes what <see cref="Start"/> built.</summary>
-    private protected abstract ValueTask StopAsync();
+    /// <summary>
+    /// Binds a loaded session to the contract (which checks its signature), builds its runner and batcher, and runs
+    /// its warm-up batches; throws if the contract doesn't fit. Does not dispose <paramref name="session"/> on failure.
+    /// </summary>
+    /// <param name="version">The version's number.</param>
+    /// <param name="session">The loaded session.</param>
+    /// <param name="modelLane">The lane its queued batches run on.</param>
+    /// <param name="options">The model's options.</param>
+    /// <param name="cancellationToken">Cancels the warm-up.</param>
+    /// <param name="sizes">The warm-up batch sizes, for the log.</param>
+    private protected abstract ServingVersion StartVersion(long version, ModelSession session, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken, out string sizes);
 
     /// <summary>Loads the model on a call that comes before the host started it, or throws why it can't serve.</summary>
     private protected void EnsureLoaded()
@@ -174,8 +174,11 @@ public abstract class HostedModel : IBatchObserver
         return activity;
     }
 
-    /// <summary>Records <paramref name="count"/> finished calls: their outcome, their duration, and the activity's status.</summary>
-    private protected void Record(long started, string mode, Exception? error, Activity? activity, int count = 1)
+    /// <summary>
+    /// Records <paramref name="count"/> finished calls: their outcome, their duration, the version that answered them
+    /// (<paramref name="served"/>; the primary when none did), and the activity's status.
+    /// </summary>
+    private protected void Record(long started, string mode, Exception? error, Activity? activity, ServingVersion? served, int count = 1)
     {
         var outcome = error switch
         {
@@ -185,11 +188,13 @@ public abstract class HostedModel : IBatchObserver
             OperationCanceledException => "canceled",
             _ => "error",
         };
-        var tags = new TagList { ModelTag, VersionTag, { InProcServeMetrics.ModeTag, mode }, { InProcServeMetrics.OutcomeTag, outcome } };
+        var versionTag = served?.Tag ?? VersionTag;
+        var tags = new TagList { ModelTag, versionTag, { InProcServeMetrics.ModeTag, mode }, { InProcServeMetrics.OutcomeTag, outcome } };
         Host.Metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
         Host.Metrics.Requests.Add(count, tags);
         if (activity is not null)
         {
+            activity.SetTag(versionTag.Key, versionTag.Value);
             activity.SetTag(InProcServeMetrics.OutcomeTag, outcome);
             if (error is not null) activity.SetStatus(ActivityStatusCode.Error, error.Message);
         }

@@ -33,8 +33,57 @@ public static class ModelBuilderExtensions
         return builder.Configure(o =>
         {
             o.Path = path;
+            o.Folder = null;
             o.ModelBytes = null;
         });
+    }
+
+    /// <summary>
+    /// Loads the model from a version folder (<see cref="ModelOptions.Folder"/>): one numbered sub-folder per version,
+    /// each holding model.onnx; the highest picked version answers calls.
+    /// </summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="folder">The model's folder, relative to the current folder or absolute.</param>
+    /// <param name="versions">Which versions to load (<see cref="ModelOptions.Versions"/>). Default: null, <see cref="VersionPolicy.Latest"/>.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder FromFolder(this IModelBuilder builder, string folder, VersionPolicy? versions = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        return builder.Configure(o =>
+        {
+            o.Folder = folder;
+            o.Versions = versions ?? VersionPolicy.Latest;
+            o.Path = null;
+            o.ModelBytes = null;
+        });
+    }
+
+    /// <summary>
+    /// Reloads the model when its file, or its version folder, changes (<see cref="ModelOptions.WatchForChanges"/>):
+    /// the new version is loaded, checked against the contract and warmed while the old one serves, then swapped in.
+    /// </summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="quietPeriod">How long the files must hold still first (<see cref="ModelOptions.WatchQuietPeriod"/>). Default: null, 2 seconds.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder WatchForChanges(this IModelBuilder builder, TimeSpan? quietPeriod = null) => builder.Configure(o =>
+    {
+        o.WatchForChanges = true;
+        if (quietPeriod is { } quiet) o.WatchQuietPeriod = quiet;
+    });
+
+    /// <summary>
+    /// Makes canary routing sticky: calls whose <paramref name="key"/> is the same (a user, a device) always go to the
+    /// same version (<see cref="HostedModel.SetCanaryAsync"/>). A null key routes that call at random. Bulk calls route
+    /// per batch, at random.
+    /// </summary>
+    /// <typeparam name="TRequest">The model's request type; the model fails to load if it takes another.</typeparam>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="key">The call's routing key; called on the caller's thread, only while a canary is set.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IModelBuilder RouteCanaryBy<TRequest>(this IModelBuilder builder, Func<TRequest, string?> key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return builder.Configure(o => o.CanaryKey = key);
     }
 
     /// <summary>Loads the model from bytes produced when it loads (<see cref="ModelOptions.ModelBytes"/>): an embedded resource, a download.</summary>
@@ -48,6 +97,7 @@ public static class ModelBuilderExtensions
         {
             o.ModelBytes = bytes;
             o.Path = null;
+            o.Folder = null;
         });
     }
 

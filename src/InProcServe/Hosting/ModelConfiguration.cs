@@ -20,17 +20,29 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
         var section = configuration.GetSection($"{Root}:Models:{name}");
         if (!section.Exists()) return;
         var errors = options.ConfigurationErrors;
+        if (section["Path"] is not null || section["Folder"] is not null)
+        {
+            // A source in configuration replaces the one code set (a definition's default file, FromBytes).
+            options.Path = null;
+            options.Folder = null;
+            options.ModelBytes = null;
+        }
+
         foreach (var setting in section.GetChildren())
         {
             switch (setting.Key.ToLowerInvariant())
             {
                 case "path": options.Path = setting.Value; break;
+                case "folder": options.Folder = setting.Value; break;
+                case "versions": Read<VersionPolicy>(setting, TryPolicy, "\"latest\", \"latest N\" (N from 1) or version numbers such as \"1,3\"", errors, v => options.Versions = v); break;
+                case "watchforchanges": Read<bool>(setting, bool.TryParse, "true or false", errors, v => options.WatchForChanges = v); break;
+                case "watchquietperiod": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:02", errors, v => options.WatchQuietPeriod = v); break;
                 case "optional": Read<bool>(setting, bool.TryParse, "true or false", errors, v => options.Optional = v); break;
                 case "lane": options.Lane = setting.Value ?? ""; break;
                 case "warmupbatchsizes": ReadSizes(setting, options, errors); break;
                 case "session": ReadSession(setting, options.Session, errors); break;
                 case "batching": ReadBatching(setting, options.Batching, errors); break;
-                default: errors.Add(Unknown(setting, "Path, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
+                default: errors.Add(Unknown(setting, "Path, Folder, Versions, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
             }
         }
     }
@@ -110,6 +122,31 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
 
     private static bool TryEnum<T>(string text, out T value)
         where T : struct, Enum => Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value);
+
+    /// <summary>Reads "latest", "latest 2" or "1,3" (what <see cref="VersionPolicy.ToString"/> writes, less the word "versions").</summary>
+    private static bool TryPolicy(string text, out VersionPolicy value)
+    {
+        value = VersionPolicy.Latest;
+        var words = text.Trim().Split(' ', 2, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (words.Length > 0 && words[0].Equals("latest", StringComparison.OrdinalIgnoreCase))
+        {
+            if (words.Length == 1) return true;
+            if (!TryInt(words[1], out var count) || count < 1) return false;
+            value = VersionPolicy.LatestN(count);
+            return true;
+        }
+
+        var numbers = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var versions = new long[numbers.Length];
+        for (var i = 0; i < numbers.Length; i++)
+        {
+            if (!long.TryParse(numbers[i], NumberStyles.None, CultureInfo.InvariantCulture, out versions[i]) || versions[i] < 1) return false;
+        }
+
+        if (versions.Length == 0) return false;
+        value = VersionPolicy.Specific(versions);
+        return true;
+    }
 
     private static bool TryTime(string text, out TimeSpan value) => TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
 

@@ -38,7 +38,7 @@ public abstract class ModelDefinition
     /// <summary>The response type callers get.</summary>
     internal abstract Type ResponseType { get; }
 
-    /// <summary>Registers the typed handle of a model named <paramref name="name"/>: keyed by its name, and as the default for its contract when it is the first.</summary>
+    /// <summary>Registers the typed handles (<see cref="IModel{TRequest, TResponse}"/>, <see cref="IVersionedModel{TRequest, TResponse}"/>) of a model named <paramref name="name"/>: keyed by its name, and as the default for its contract when it is the first.</summary>
     internal abstract void AddServices(IServiceCollection services, string name);
 
     /// <summary>Creates the (not yet loaded) model named <paramref name="name"/>.</summary>
@@ -86,6 +86,8 @@ public abstract class ModelDefinition<TRequest, TInput, TOutput, TResponse> : Mo
     {
         services.AddKeyedSingleton<IModel<TRequest, TResponse>>(name, static (provider, key) => provider.GetRequiredService<ModelCatalog>().GetModel<TRequest, TResponse>((string)key!));
         services.TryAddSingleton<IModel<TRequest, TResponse>>(provider => provider.GetRequiredService<ModelCatalog>().GetModel<TRequest, TResponse>(name));
+        services.AddKeyedSingleton<IVersionedModel<TRequest, TResponse>>(name, static (provider, key) => (IVersionedModel<TRequest, TResponse>)provider.GetRequiredService<ModelCatalog>().GetModel<TRequest, TResponse>((string)key!));
+        services.TryAddSingleton<IVersionedModel<TRequest, TResponse>>(provider => (IVersionedModel<TRequest, TResponse>)provider.GetRequiredService<ModelCatalog>().GetModel<TRequest, TResponse>(name));
     }
 
     internal override HostedModel Create(string name, ModelHost host) => new HostedModel<TRequest, TInput, TOutput, TResponse>(name, this, host);

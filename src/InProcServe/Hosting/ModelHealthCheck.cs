@@ -4,7 +4,8 @@ namespace InProcServe;
 
 /// <summary>
 /// One model's health: Healthy when loaded and warmed, Degraded when its queue is at least
-/// <see cref="DegradedQueueFill"/> full, Unhealthy before it is ready or when its load failed.
+/// <see cref="DegradedQueueFill"/> full or its last reload failed (an older version serves), Unhealthy before it is
+/// ready or when its load failed.
 /// </summary>
 internal sealed class ModelHealthCheck(ModelCatalog catalog, string name) : IHealthCheck
 {
@@ -29,9 +30,15 @@ internal sealed class ModelHealthCheck(ModelCatalog catalog, string name) : IHea
         var data = new Dictionary<string, object>
         {
             ["version"] = model.Version,
+            ["versions"] = model.Versions,
             ["queueLength"] = length,
             ["queueCapacity"] = capacity,
         };
+        if (model.ReloadError is { } error)
+        {
+            return HealthCheckResult.Degraded($"Model '{model.Name}': the last reload failed, so version {model.Version} goes on serving: {error.Message}", error, data);
+        }
+
         return length >= capacity * DegradedQueueFill
             ? HealthCheckResult.Degraded($"Model '{model.Name}': {length} of {capacity} queue places taken.", data: data)
             : HealthCheckResult.Healthy($"Model '{model.Name}' is ready.", data);

@@ -11,14 +11,38 @@ public sealed class ModelOptions
     /// <summary>The model's name (set by the host; the options' name).</summary>
     public string Name { get; internal set; } = "";
 
-    /// <summary>The .onnx file, relative to the current folder or absolute. Default: null. Set this or <see cref="ModelBytes"/>.</summary>
+    /// <summary>The .onnx file, relative to the current folder or absolute. Default: null. Set one of this, <see cref="Folder"/> or <see cref="ModelBytes"/>.</summary>
     public string? Path { get; set; }
 
     /// <summary>
-    /// Produces the model's bytes (an embedded resource, a download) when the model loads. Default: null. Set this or
-    /// <see cref="Path"/>; the bytes are not kept after the session is created.
+    /// A version folder in the Triton layout (<c>fraud/1/model.onnx</c>, <c>fraud/2/model.onnx</c>), relative to the
+    /// current folder or absolute: the model serves the versions <see cref="Versions"/> picks, the highest as primary.
+    /// Default: null. Set one of this, <see cref="Path"/> or <see cref="ModelBytes"/>.
+    /// </summary>
+    public string? Folder { get; set; }
+
+    /// <summary>
+    /// Which versions of <see cref="Folder"/> to load. Default: <see cref="VersionPolicy.Latest"/>. In configuration:
+    /// "latest", "latest 2" or a list such as "1,3".
+    /// </summary>
+    public VersionPolicy Versions { get; set; } = VersionPolicy.Latest;
+
+    /// <summary>
+    /// Produces the model's bytes (an embedded resource, a download) when the model loads, and again on each reload.
+    /// Default: null. Set one of this, <see cref="Path"/> or <see cref="Folder"/>; the bytes are not kept after the
+    /// session is created.
     /// </summary>
     public Func<IServiceProvider, ReadOnlyMemory<byte>>? ModelBytes { get; set; }
+
+    /// <summary>
+    /// Whether a change of <see cref="Path"/>'s file, or in <see cref="Folder"/>, reloads the model
+    /// (<see cref="HostedModel.ReloadAsync"/>) once the files have held still for <see cref="WatchQuietPeriod"/>.
+    /// Default: false. Needs a file or folder source.
+    /// </summary>
+    public bool WatchForChanges { get; set; }
+
+    /// <summary>How long watched files must hold still (a copy in progress keeps changing) before a reload. Default: 2 seconds.</summary>
+    public TimeSpan WatchQuietPeriod { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// Whether the app may run without this model. Default: false: a failed load fails the host's start. When true, a
@@ -52,6 +76,9 @@ public sealed class ModelOptions
     /// <summary>The post-processor, added by <c>AddPostProcessor</c>.</summary>
     internal HandlerRegistration? PostProcessor { get; set; }
 
+    /// <summary>The routing key of a call for a sticky canary: a <c>Func&lt;TRequest, string?&gt;</c>, set by <c>RouteCanaryBy</c>.</summary>
+    internal Delegate? CanaryKey { get; set; }
+
     /// <summary>Middleware in call order: the first added is the outermost.</summary>
     internal List<MiddlewareRegistration> Middleware { get; } = [];
 
@@ -65,18 +92,27 @@ public sealed class ModelOptions
     internal void AddErrors(List<string> errors)
     {
         errors.AddRange(ConfigurationErrors);
-        if (Path is null && ModelBytes is null)
+        var sources = new[] { (nameof(Path), Path is not null), (nameof(Folder), Folder is not null), (nameof(ModelBytes), ModelBytes is not null) }.Where(s => s.Item2).Select(s => s.Item1).ToArray();
+        if (sources.Length == 0)
         {
-            errors.Add($"no model source: set InProcServe:Models:{Name}:Path in configuration, or call .FromFile(path) or .FromBytes(…) on the builder.");
+            errors.Add($"no model source: set InProcServe:Models:{Name}:Path (a file) or :Folder (a version folder) in configuration, or call .FromFile(path), .FromFolder(folder) or .FromBytes(…) on the builder.");
         }
-        else if (Path is not null && ModelBytes is not null)
+        else if (sources.Length > 1)
         {
-            errors.Add($"{nameof(Path)} ('{Path}') and {nameof(ModelBytes)} are both set; a model has one source: set one.");
+            errors.Add($"{string.Join(" and ", sources)} are {(sources.Length == 2 ? "both" : "all")} set; a model has one source: set one.");
         }
         else if (Path is { Length: 0 })
         {
             errors.Add($"{nameof(Path)} is empty; it must name the .onnx file.");
         }
+        else if (Folder is { Length: 0 })
+        {
+            errors.Add($"{nameof(Folder)} is empty; it must name the version folder.");
+        }
+
+        if (Versions is null) errors.Add($"{nameof(Versions)} is null; leave the default (latest) or set a policy.");
+        if (WatchForChanges && ModelBytes is not null) errors.Add($"{nameof(WatchForChanges)} is on but the model comes from bytes; watching needs {nameof(Path)} or {nameof(Folder)}.");
+        if (WatchQuietPeriod <= TimeSpan.Zero) errors.Add($"{nameof(WatchQuietPeriod)} is {WatchQuietPeriod}; it must be positive (default: 2 seconds).");
 
         if (string.IsNullOrWhiteSpace(Lane)) errors.Add($"{nameof(Lane)} is empty; it must name a lane (default: \"{LaneOptions.DefaultLane}\").");
         if (Session is null)

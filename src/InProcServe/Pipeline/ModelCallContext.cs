@@ -32,4 +32,13 @@ public sealed class ModelCallContext
 
     /// <summary>The token the rest of the call runs under: the caller's, or one a middleware set (a timeout links its own to it).</summary>
     public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>
+    /// The version that answered the call (<see cref="HostedModel.Versions"/>): 0 until the model ran, so middleware
+    /// reads it after awaiting the next step.
+    /// </summary>
+    public long Version => Served?.Version ?? 0;
+
+    /// <summary>The version that answered, set by the innermost step.</summary>
+    internal ServingVersion? Served { get; set; }
 }

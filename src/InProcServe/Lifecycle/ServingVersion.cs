@@ -1,0 +1,110 @@
+using System.Diagnostics;
+
+namespace InProcServe;
+
+/// <summary>
+/// One loaded version of a hosted model: its session and what serves calls on it. Calls lease it for as long as
+/// they use it; the routing that publishes it holds one lease of its own. Retiring drops that lease, and once the
+/// calls that still hold one have finished, the version's batcher, runner and session are released: a swap never
+/// fails a call that already started on the old version.
+/// </summary>
+internal abstract class ServingVersion : IBatchObserver
+{
+    private readonly InProcServeMetrics metrics;
+    private readonly KeyValuePair<string, object?> modelTag;
+    private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Leases: the routing's own plus one per call in flight. 0 means retired and drained; it never rises again.</summary>
+    private int leases = 1;
+
+    private protected ServingVersion(long version, ModelSession session, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
+    {
+        Version = version;
+        Session = session;
+        this.metrics = metrics;
+        this.modelTag = modelTag;
+        Tag = new(InProcServeMetrics.VersionTag, version);
+    }
+
+    /// <summary>The version's number: its folder's number, or the model's own version (<see cref="ModelMetadata.Version"/>) for a file or bytes.</summary>
+    internal long Version { get; }
+
+    internal ModelSession Session { get; }
+
+    /// <summary>The version tag of this version's measurements, boxed once.</summary>
+    internal KeyValuePair<string, object?> Tag { get; }
+
+    /// <summary>Takes a lease for one call; false once the version is retired and drained, when the caller picks again from the current routing.</summary>
+    internal bool TryAcquire()
+    {
+        var count = Volatile.Read(ref leases);
+        while (count > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref leases, count + 1, count);
+            if (seen == count) return true;
+            count = seen;
+        }
+
+        return false;
+    }
+
+    /// <summary>Returns a lease; the last one lets a retiring version be released.</summary>
+    internal void Release()
+    {
+        if (Interlocked.Decrement(ref leases) == 0) drained.TrySetResult();
+    }
+
+    /// <summary>
+    /// Drops the routing's lease, waits for the calls still on this version, then releases it. Call once, after the
+    /// version left the routing, so no new call can find it.
+    /// </summary>
+    /// <param name="stopQueue">
+    /// Stop the queue first, failing queued calls with <see cref="ObjectDisposedException"/> (the host is stopping);
+    /// false lets them run (a swap).
+    /// </param>
+    internal async Task RetireAsync(bool stopQueue)
+    {
+        if (stopQueue) await StopQueueAsync().ConfigureAwait(false);
+        Release();
+        await drained.Task.ConfigureAwait(false);
+        await StopQueueAsync().ConfigureAwait(false);
+        DisposeRunner();
+        Session.Dispose();
+    }
+
+    void IBatchObserver.Dequeued(long elapsed) =>
+        metrics.QueueDuration.Record((double)elapsed / Stopwatch.Frequency, modelTag, Tag);
+
+    void IBatchObserver.BatchRan(int rows, long elapsed)
+    {
+        metrics.InferenceDuration.Record((double)elapsed / Stopwatch.Frequency, modelTag, Tag);
+        metrics.BatchSize.Record(rows, modelTag, Tag);
+    }
+
+    /// <summary>Disposes the batcher: queued calls fail, running batches finish. Safe to call twice.</summary>
+    private protected abstract ValueTask StopQueueAsync();
+
+    private protected abstract void DisposeRunner();
+}
+
+/// <summary>A version serving one contract's input and output records.</summary>
+internal sealed class ServingVersion<TInput, TOutput> : ServingVersion
+    where TInput : IModelInput<TInput>
+    where TOutput : IModelOutput<TOutput>
+{
+    internal ServingVersion(long version, ModelSession session, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
+        : base(version, session, metrics, modelTag)
+    {
+        Runner = runner;
+        Batcher = batcher;
+        batcher.Observer = this;
+    }
+
+    internal ModelRunner<TInput, TOutput> Runner { get; }
+
+    internal ModelBatcher<TInput, TOutput> Batcher { get; }
+
+    private protected override ValueTask StopQueueAsync() => Batcher.DisposeAsync();
+
+    private protected override void DisposeRunner() => Runner.Dispose();
+}
