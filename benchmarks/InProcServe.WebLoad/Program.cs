@@ -16,7 +16,9 @@ namespace InProcServe.WebLoad;
 /// the two endpoints in one run so that a change in machine load hits both alike.
 /// </summary>
 /// <remarks>
-/// Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.WebLoad -- --seconds S [--rounds N] [--json FILE] [--max-delay-us U]</c>.
+/// Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.WebLoad -- --seconds S [--rounds N] [--json FILE] [--max-delay-us U] [--direct]</c>.
+/// <c>--direct</c> adds a third endpoint to the rotation, <c>POST /fraud/direct</c>: the same model through its direct path
+/// (no micro-batcher), to tell the batcher's cost from the model's.
 /// The server runs in a child process (this program with <c>--serve</c>), the client here: a closed loop of 64
 /// callers over 64 HTTP/1.1 keep-alive connections on 127.0.0.1. Every response is checked (status 200, a JSON
 /// decision whose probability is in [0, 1]); the run fails (exit code 1) if any is not.
@@ -32,6 +34,7 @@ internal static class Program
         var seconds = 10.0;
         var rounds = 3;
         var maxDelayMicroseconds = 0;
+        var direct = false;
         string? json = null;
         int? servePort = null;
         for (var i = 0; i < args.Length; i++)
@@ -42,9 +45,10 @@ internal static class Program
                 case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--json": json = args[++i]; break;
                 case "--max-delay-us": maxDelayMicroseconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--direct": direct = true; break;
                 case "--serve": servePort = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S [--rounds N] [--json FILE] [--max-delay-us U]");
+                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S [--rounds N] [--json FILE] [--max-delay-us U] [--direct]");
                     return 2;
             }
         }
@@ -57,7 +61,7 @@ internal static class Program
         using var server = StartServer(port, maxDelayMicroseconds);
         try
         {
-            return await MeasureAsync(server, port, seconds, rounds, maxDelay, loadBefore, json).ConfigureAwait(false);
+            return await MeasureAsync(server, port, seconds, rounds, maxDelay, direct, loadBefore, json).ConfigureAwait(false);
         }
         finally
         {
@@ -66,7 +70,7 @@ internal static class Program
         }
     }
 
-    private static async Task<int> MeasureAsync(Process server, int port, double seconds, int rounds, string maxDelay, string loadBefore, string? json)
+    private static async Task<int> MeasureAsync(Process server, int port, double seconds, int rounds, string maxDelay, bool direct, string loadBefore, string? json)
     {
         var random = new Random(42);
         string[] countries = ["NL", "DE", "FR", "US", "GB", "ES", "IT", "BE"];
@@ -92,7 +96,8 @@ internal static class Program
         })
         { Timeout = TimeSpan.FromSeconds(30) };
 
-        var endpoints = new[] { new Endpoint("POST /fraud/score", new Uri($"http://127.0.0.1:{port}/fraud/score")), new Endpoint("POST /echo", new Uri($"http://127.0.0.1:{port}/echo")) };
+        var endpoints = new[] { new Endpoint("POST /fraud/score", new Uri($"http://127.0.0.1:{port}/fraud/score")), new Endpoint("POST /echo", new Uri($"http://127.0.0.1:{port}/echo")) }
+            .Concat(direct ? [new Endpoint("POST /fraud/direct", new Uri($"http://127.0.0.1:{port}/fraud/direct"))] : []).ToArray();
         var samples = new long[MaxSamples];
 
         Console.WriteLine($"{Environment.ProcessorCount} cores; {Connections} connections, HTTP/1.1 keep-alive, 127.0.0.1; server pid {server.Id} (server GC), " +

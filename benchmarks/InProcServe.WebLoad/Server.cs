@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FraudModel;
+using InProcServe;
 using InProcServe.AspNetCore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -47,6 +48,10 @@ internal static class Server
         var app = builder.Build();
         app.MapModel<Fraud>("/fraud/score");
         app.MapPost("/echo", (Transaction transaction) => new FraudDecision(Echo(transaction), false));
+
+        // For profiling (--direct): the same model and handlers through the direct path, inline on the request's
+        // thread, without the micro-batcher's queue and thread hops.
+        app.MapPost("/fraud/direct", (Transaction transaction, [FromKeyedServices("Fraud")] IModel<Transaction, FraudDecision> model) => model.Predict(transaction));
 
         await app.StartAsync().ConfigureAwait(false);
         Console.WriteLine(Ready);
