@@ -142,7 +142,7 @@ public static class OpenInferenceEndpoints
         {
             using var body = await ReadJsonAsync(context.Request, options.MaxRequestBodyBytes).ConfigureAwait(false);
             using var request = InferenceRequestReader.Read(body.RootElement, session, options.MaxElementsPerRequest);
-            using var outputs = await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, context.RequestAborted).ConfigureAwait(false);
+            using var outputs = await RunAsync(context, model, version is null ? null : servedVersion, session, request).ConfigureAwait(false);
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
             await using var json = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions);
@@ -172,6 +172,23 @@ public static class OpenInferenceEndpoints
         catch (ObjectDisposedException)
         {
             await Error(context, 503, $"Model '{name}' is not serving now.").ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Runs the request on the model's lane. A typed model's version can be replaced by a reload while the request
+    /// is read; its old session is then disposed, and the request runs once more on the version serving now (when the
+    /// path named a version, only if that is still the one serving).
+    /// </summary>
+    private static async Task<RunOutputs> RunAsync(HttpContext context, ServedModel model, long? pinned, ModelSession session, InferenceRequestReader.Request request)
+    {
+        try
+        {
+            return await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException) when (model.Current?.Invoke() is { } current && current != session && (pinned is null || current.Metadata.Version == pinned))
+        {
+            return await model.Lane!.RunAsync(current, request.Inputs, request.OutputNames, context.RequestAborted).ConfigureAwait(false);
         }
     }
 
@@ -227,12 +244,12 @@ public static class OpenInferenceEndpoints
         foreach (var hosted in services.GetRequiredService<ModelCatalog>().Models)
         {
             var ready = hosted.State == ModelState.Ready;
-            yield return new ServedModel(hosted.Name, ready, hosted.IsOptional, ready ? [(hosted.Version, hosted.Session)] : [], ready ? hosted.Lane : null);
+            yield return new ServedModel(hosted.Name, ready, hosted.IsOptional, ready ? [(hosted.Version, hosted.Session)] : [], ready ? hosted.Lane : null, () => hosted.State == ModelState.Ready ? hosted.Session : null);
         }
 
         foreach (var untyped in services.GetRequiredService<UntypedModels>().Models)
         {
-            yield return new ServedModel(untyped.Name, true, false, untyped.Versions.Select(v => (v.Key, v.Value)).ToList(), untyped.Lane);
+            yield return new ServedModel(untyped.Name, true, false, untyped.Versions.Select(v => (v.Key, v.Value)).ToList(), untyped.Lane, null);
         }
     }
 
@@ -265,5 +282,6 @@ public static class OpenInferenceEndpoints
         json.WriteEndObject();
     }
 
-    private sealed record ServedModel(string Name, bool Ready, bool Optional, IReadOnlyList<(long Version, ModelSession Session)> Versions, ExecutionLane? Lane);
+    /// <summary>A model as the protocol sees it; <see cref="Current"/> gives a typed model's serving session after a reload.</summary>
+    private sealed record ServedModel(string Name, bool Ready, bool Optional, IReadOnlyList<(long Version, ModelSession Session)> Versions, ExecutionLane? Lane, Func<ModelSession?>? Current);
 }

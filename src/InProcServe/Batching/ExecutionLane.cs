@@ -128,11 +128,21 @@ public sealed class ExecutionLane : IDisposable
         }
     }
 
-    /// <summary>Makes and registers a session's untyped queue; called under <see cref="gate"/>.</summary>
+    /// <summary>
+    /// Makes and registers a session's untyped queue, and drops the empty queues of disposed sessions (versions
+    /// replaced by a reload), so a long-lived lane doesn't collect them; called under <see cref="gate"/>.
+    /// </summary>
     private TensorQueue NewTensorQueue(ModelSession session)
     {
+        foreach (var (old, oldQueue) in untyped.Where(e => e.Key.IsDisposed && e.Value.IsEmpty).ToList())
+        {
+            untyped.Remove(old);
+            queues = queues.Where(q => q != oldQueue).ToArray();
+        }
+
         var queue = new TensorQueue(session);
         queues = [.. queues, queue];
+        cursor = 0;
         return queue;
     }
 

@@ -21,6 +21,9 @@ internal sealed class TensorQueue : LaneQueue
 
     internal override int Weight => 1;
 
+    /// <summary>Whether no request waits.</summary>
+    internal bool IsEmpty => channel.Reader.Count == 0;
+
     internal Task<RunOutputs> Enqueue(NamedTensor[] inputs, string[] outputNames, CancellationToken cancellationToken)
     {
         if (closed is { } reason) return Task.FromException<RunOutputs>(new ObjectDisposedException(reason.ObjectName, reason.Message));

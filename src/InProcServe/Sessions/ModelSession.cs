@@ -290,6 +290,9 @@ public sealed unsafe class ModelSession : IDisposable
     /// <summary>Releases the native session once runs in flight have returned; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => handle.Dispose();
 
+    /// <summary>Whether <see cref="Dispose"/> was called.</summary>
+    internal bool IsDisposed => handle.IsDisposeRequested;
+
     /// <summary>The native name of input <paramref name="index"/>, valid while the session lives.</summary>
     internal nint InputNamePointer(int index) => NamePointer(index, input: true);
 
