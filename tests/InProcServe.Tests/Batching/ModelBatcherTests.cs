@@ -190,19 +190,22 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 2 });
+        // A delay far longer than the test: the run starts only once both requests are queued, so they share it
+        // (with no delay the worker may take the first alone, and the test would cancel a finished request).
+        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 2, MaxDelay = TimeSpan.FromSeconds(10) });
         using var cancellation = new CancellationTokenSource();
         var written = new ConcurrentQueue<(int Id, int Row)>();
 
-        var canceled = batcher.PredictAsync(new SlowRow(0, 0.5f, 2000, written), cancellation.Token).AsTask();
-        var kept = batcher.PredictAsync(new SlowRow(1, 0.25f, 2000, written)).AsTask();
+        // About 0.6 s: the cancellation reaches the batch while it runs even when this machine stalls the test for a while.
+        var canceled = batcher.PredictAsync(new SlowRow(0, 0.5f, 20_000, written), cancellation.Token).AsTask();
+        var kept = batcher.PredictAsync(new SlowRow(1, 0.25f, 20_000, written)).AsTask();
         await WaitUntil(() => written.Count == 2);
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => canceled);
         Assert.False(kept.IsCompleted, "the batch ended with the canceled request");
         var result = await kept;
-        Assert.Equal(Tanh(0.25, 2000), result.Y, Tolerance);
+        Assert.Equal(Tanh(0.25, 20_000), result.Y, Tolerance);
     }
 
     [Fact]
@@ -299,12 +302,13 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         var lane = new ExecutionLane("cpu", workers: 1);
         await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1 });
-        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>(), iterations: 200);
+        // Long enough (about 60 ms) that the lane is disposed while it runs, even on a loaded machine.
+        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>(), iterations: 2000);
         var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask();
 
         lane.Dispose();
 
-        Assert.Equal(Tanh(0.5, 200), (await busy).Y, Tolerance);
+        Assert.Equal(Tanh(0.5, 2000), (await busy).Y, Tolerance);
         var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => queued);
         Assert.Contains("Lane 'cpu' was disposed.", error.Message);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => batcher.PredictAsync(new SlowRow(2, 0.1f, 1)).AsTask());
