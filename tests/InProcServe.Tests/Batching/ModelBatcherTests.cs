@@ -191,6 +191,8 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
+        // A delay far longer than the test: the run starts only once both requests are queued, so they share it
+        // (with no delay the worker may take the first alone, and the test would cancel a finished request).
         await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 2, MaxDelay = TimeSpan.FromSeconds(10) });
         using var cancellation = new CancellationTokenSource();
         var written = new ConcurrentQueue<(int Id, int Row)>();
@@ -302,12 +304,13 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         var lane = new ExecutionLane("cpu", workers: 1);
         await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1 });
-        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>(), iterations: 200);
+        // Long enough (about 60 ms) that the lane is disposed while it runs, even on a loaded machine.
+        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>(), iterations: 2000);
         var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask();
 
         lane.Dispose();
 
-        Assert.Equal(Tanh(0.5, 200), (await busy).Y, Tolerance);
+        Assert.Equal(Tanh(0.5, 2000), (await busy).Y, Tolerance);
         var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => queued);
         Assert.Contains("Lane 'cpu' was disposed.", error.Message);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => batcher.PredictAsync(new SlowRow(2, 0.1f, 1)).AsTask());
