@@ -197,17 +197,17 @@ public sealed class ModelBatcherTests
         using var cancellation = new CancellationTokenSource();
         var written = new ConcurrentQueue<(int Id, int Row)>();
 
-        var canceled = batcher.PredictAsync(new SlowRow(0, 0.5f, 30_000, written), cancellation.Token).AsTask();
-        var kept = batcher.PredictAsync(new SlowRow(1, 0.25f, 30_000, written)).AsTask();
+        var canceled = batcher.PredictAsync(new SlowRow(0, 0.5f, BusyIterations, written), cancellation.Token).AsTask();
+        var kept = batcher.PredictAsync(new SlowRow(1, 0.25f, BusyIterations, written)).AsTask();
         await WaitUntil(() => written.Count == 2);
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => canceled);
         Assert.False(kept.IsCompleted, "the batch ended with the canceled request");
         var result = await kept;
-        // After 30,000 float32 steps the value has drifted from the double recurrence; the direct path is the reference.
+        // After this many float32 steps the value has drifted from the double recurrence; the direct path is the reference.
         using var runner = session.CreateRunner<SlowRow, SlowResult>();
-        Assert.Equal(runner.Predict(new SlowRow(1, 0.25f, 30_000)).Y, result.Y);
+        Assert.Equal(runner.Predict(new SlowRow(1, 0.25f, BusyIterations)).Y, result.Y);
     }
 
     [Fact]
@@ -304,13 +304,14 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         var lane = new ExecutionLane("cpu", workers: 1);
         await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1 });
-        // Long enough (about 60 ms) that the lane is disposed while it runs, even on a loaded machine.
-        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>(), iterations: 2000);
+        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>());
         var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask();
 
         lane.Dispose();
 
-        Assert.Equal(Tanh(0.5, 2000), (await busy).Y, Tolerance);
+        // The batch in hand finished: its result is the direct path's for the same row.
+        using var runner = session.CreateRunner<SlowRow, SlowResult>();
+        Assert.Equal(runner.Predict(new SlowRow(0, 0.5f, BusyIterations)).Y, (await busy).Y);
         var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => queued);
         Assert.Contains("Lane 'cpu' was disposed.", error.Message);
         await Assert.ThrowsAsync<ObjectDisposedException>(() => batcher.PredictAsync(new SlowRow(2, 0.1f, 1)).AsTask());
@@ -357,8 +358,14 @@ public sealed class ModelBatcherTests
             error.Message);
     }
 
-    /// <summary>Starts a one-request batch that keeps the lane's worker busy for about <paramref name="iterations"/> × 30 µs, and waits until it runs.</summary>
-    private static async Task<Task<SlowResult>> StartBusyBatch(ModelBatcher<SlowRow, SlowResult> batcher, ConcurrentQueue<(int Id, int Row)> written, long iterations = 20_000, TimeSpan? timeout = null)
+    /// <summary>
+    /// Steps of a busy batch: about 1.5 s here (15 µs a step), so that a test thread the parallel suite stalls for a
+    /// while still finds the worker busy.
+    /// </summary>
+    private const long BusyIterations = 100_000;
+
+    /// <summary>Starts a one-request batch that keeps the lane's worker busy for <paramref name="iterations"/> steps, and waits until it runs.</summary>
+    private static async Task<Task<SlowResult>> StartBusyBatch(ModelBatcher<SlowRow, SlowResult> batcher, ConcurrentQueue<(int Id, int Row)> written, long iterations = BusyIterations, TimeSpan? timeout = null)
     {
         var busy = (timeout is { } t ? batcher.PredictAsync(new SlowRow(0, 0.5f, iterations, written), t) : batcher.PredictAsync(new SlowRow(0, 0.5f, iterations, written))).AsTask();
         await WaitUntil(() => !written.IsEmpty);
