@@ -6,11 +6,11 @@ namespace InProcServe.Tests.Sessions;
 
 /// <summary>
 /// What later sessions of a loaded model cost in resident memory, with and without sharing, for wide.onnx
-/// (5 MB of Gemm weights). Each figure comes from a fresh process (<see cref="ChildProcess"/>), so memory
+/// (4.5 MB of Gemm weights). Each figure comes from a fresh process (<see cref="ChildProcess"/>), so memory
 /// freed by earlier tests can't hide growth. glibc's allocator runs there with a fixed mmap threshold: by
 /// default it raises the threshold after the first large free and then keeps freed load-time buffers (model
 /// bytes, the packing a shared session discards) resident, which blurs what sessions hold. Measured here:
-/// 5.3 MiB per unshared session, 0.2 MiB per shared one; 8.6 MiB per session arena after a 1,024-row run,
+/// 4.7 MiB per unshared session, 0.2 MiB per shared one; 8.0 MiB per session arena after a 1,024-row run,
 /// 0.2 MiB per session on the shared arena. The bounds below sit halfway or further from both.
 /// </summary>
 public sealed class SessionSharingMemoryTests(ITestOutputHelper output)
