@@ -180,15 +180,20 @@ def const_i64(name, values):
 # ---------------------------------------------------------------------------
 
 
-def fraud_weights(rng):
+def mlp_weights(rng, sizes):
+    """Weights and biases of an MLP whose layer widths are `sizes`, input first."""
     layers = []
-    for fan_in, fan_out in [(30, 64), (64, 32), (32, 1)]:
+    for fan_in, fan_out in zip(sizes, sizes[1:]):
         # He initialisation suits the ReLU layers; biases small but non-zero so
         # a wiring mistake with the bias inputs shows up in the outputs.
         w = (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
         b = (rng.standard_normal(fan_out) * 0.1).astype(np.float32)
         layers.append((w, b))
     return layers
+
+
+def fraud_weights(rng):
+    return mlp_weights(rng, [30, 64, 32, 1])
 
 
 def fraud_features(rng, rows):
@@ -201,7 +206,7 @@ def fraud_features(rng, rows):
     return np.concatenate([components, log_amount, time_of_day], axis=1).astype(np.float32)
 
 
-def fraud_forward(x, layers):
+def mlp_forward(x, layers):
     # Computed in float64 from the float32 inputs and weights, then rounded to
     # float32: this is the closest float32 to the exact answer. ONNX Runtime
     # works in float32 with its own summation order, so it differs by rounding
@@ -218,7 +223,7 @@ def calibrate_fraud(layers, rows=4096, flagged=0.1):
     """Shift the output bias so that about `flagged` of typical transactions score above 0.5,
     as a fraud model would: most traffic is clean."""
     x = fraud_features(np.random.default_rng(7), rows)
-    probabilities = fraud_forward(x, layers).astype(np.float64)
+    probabilities = mlp_forward(x, layers).astype(np.float64)
     logits = np.log(probabilities / (1.0 - probabilities))
     w, b = layers[-1]
     layers[-1] = (w, (b - np.quantile(logits, 1.0 - flagged)).astype(np.float32))
@@ -264,7 +269,7 @@ def build_fraud():
     for rows in (16, 1):
         x = fraud_features(data_rng, rows)
         cases.append({"inputs": {"features": x},
-                      "outputs": {"probability": fraud_forward(x, layers)}})
+                      "outputs": {"probability": mlp_forward(x, layers)}})
     write_reference("fraud.reference.json", "fraud.onnx", 1e-5, cases)
 
 
@@ -579,12 +584,7 @@ def build_wide():
     # Large enough that pre-packing its Gemm weights costs megabytes per session, so tests can
     # see whether a second session of the same file shares them. Weights only: about 4.5 MB, under
     # the 5 MB the repository allows a committed file.
-    rng = np.random.default_rng(20240611)
-    layers = []
-    for fan_in, fan_out in [(256, 960), (960, 960), (960, 1)]:
-        w = (rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-        b = (rng.standard_normal(fan_out) * 0.1).astype(np.float32)
-        layers.append((w, b))
+    layers = mlp_weights(np.random.default_rng(20240611), [256, 960, 960, 1])
 
     initializers = []
     nodes = []
@@ -611,12 +611,7 @@ def build_wide():
     save_model(model, "wide.onnx")
 
     x = np.random.default_rng(23).standard_normal((4, 256)).astype(np.float32)
-    h = x.astype(np.float64)
-    for i, (w, b) in enumerate(layers):
-        h = h @ w.astype(np.float64) + b.astype(np.float64)
-        if i < len(layers) - 1:
-            h = np.maximum(h, 0.0)
-    score = (1.0 / (1.0 + np.exp(-h))).astype(np.float32)
+    score = mlp_forward(x, layers)
     # Sums of 960 float32 products: ONNX Runtime's summation order differs from numpy's by
     # more than in the small models, still far below the tolerance.
     write_reference("wide.reference.json", "wide.onnx", 1e-5, [{"inputs": {"features": x}, "outputs": {"score": score}}])
