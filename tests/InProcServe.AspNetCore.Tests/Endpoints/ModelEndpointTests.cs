@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -88,18 +89,22 @@ public sealed class ModelEndpointTests
                 b.MaxBatchSize = 1;
                 b.QueueCapacity = 1;
                 b.FullMode = QueueFullMode.Reject;
-                b.DefaultTimeout = TimeSpan.FromSeconds(1);
+                b.DefaultTimeout = TimeSpan.FromSeconds(3);
             }).WarmUp(1),
             app => app.MapModel<Slow>("/slow"));
         var busy = new SlowInput(new float[512], 10_000_000); // would hold the lane's worker for minutes; its deadline terminates it
         var quick = new SlowInput(new float[512], 1);
         var slow = host.Services.GetRequiredService<ModelCatalog>()["Slow"];
+        using var batches = new DequeueCounter(host.Services.GetRequiredService<IMeterFactory>());
         Assert.Equal(HttpStatusCode.OK, (await host.Client.PostAsJsonAsync("/slow", quick)).StatusCode);
+        var before = batches.Count;
 
+        // Each step waits for the server to reach its state: the busy batch on the worker, then the quick call queued.
         var running = host.Client.PostAsJsonAsync("/slow", busy);
-        await Task.Delay(300);
+        for (var waited = 0; batches.Count == before && waited < 1000; waited++) await Task.Delay(10);
+        await Task.Delay(500); // the queued call's deadline falls this long after the busy one's, time to run it after the terminate
         var queued = host.Client.PostAsJsonAsync("/slow", quick);
-        for (var waited = 0; slow.QueueLength == 0 && waited < 500; waited++) await Task.Delay(10);
+        for (var waited = 0; slow.QueueLength == 0 && waited < 1000; waited++) await Task.Delay(10);
         var rejected = await host.Client.PostAsJsonAsync("/slow", quick);
 
         Assert.Equal((HttpStatusCode)429, rejected.StatusCode);
@@ -118,6 +123,27 @@ public sealed class ModelEndpointTests
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => WebHost.StartAsync(_ => { }, app => app.MapModel<Scoring>("/score")));
 
         Assert.Equal("MapModel<Scoring>(\"/score\") needs a model named 'Scoring': add builder.Services.AddModel<Scoring>() before building the app.", error.Message);
+    }
+
+    /// <summary>Counts batches taken off this host's queues (the queue-duration histogram records one per request taken).</summary>
+    private sealed class DequeueCounter : IDisposable
+    {
+        private readonly MeterListener listener = new();
+        private int count;
+
+        internal DequeueCounter(IMeterFactory factory)
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Scope == factory && instrument.Name == "inprocserve.queue.duration") l.EnableMeasurementEvents(instrument);
+            };
+            listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref count));
+            listener.Start();
+        }
+
+        internal int Count => Volatile.Read(ref count);
+
+        public void Dispose() => listener.Dispose();
     }
 
     private static Task<WebHost> StartScoring(Action<IServiceCollection>? services = null, Action<IModelBuilder>? configure = null) =>
