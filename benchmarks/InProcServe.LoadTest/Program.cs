@@ -15,7 +15,7 @@ namespace InProcServe.LoadTest;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --seconds S --json FILE</c>.
-/// S is the measured time of each phase (default 3); <c>--max-delay-us D</c> sets the batcher's MaxDelay (default 0). Every result is compared with the raw batch-1 output for
+/// S is the measured time of each phase (default 3); <c>--max-delay-us D</c> sets the batcher's MaxDelay (default 0), <c>--workers N</c> the lane's workers (default: one per core). Every result is compared with the raw batch-1 output for
 /// the same row; the run fails (exit code 1) if any differs, so a broken batcher can't report a throughput.
 /// </remarks>
 internal static class Program
@@ -34,6 +34,7 @@ internal static class Program
     {
         var seconds = 3.0;
         var maxDelay = TimeSpan.Zero;
+        var workers = 0;
         string? json = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -42,8 +43,9 @@ internal static class Program
                 case "--seconds": seconds = double.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--json": json = args[++i]; break;
                 case "--max-delay-us": maxDelay = TimeSpan.FromMicroseconds(double.Parse(args[++i], CultureInfo.InvariantCulture)); break;
+                case "--workers": workers = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S --json FILE [--max-delay-us D]");
+                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S --json FILE [--max-delay-us D] [--workers N]");
                     return 2;
             }
         }
@@ -64,7 +66,7 @@ internal static class Program
 
         using var session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
         using var runner = session.CreateRunner<FraudFeatures, FraudProbability>();
-        using var lane = new ExecutionLane("cpu");
+        using var lane = new ExecutionLane("cpu", workers);
         var batching = new BatchingOptions { MaxBatchSize = MaxBatchSize, MaxDelay = maxDelay, QueueCapacity = 16_384 };
         await using var batcher = session.CreateBatcher<FraudFeatures, FraudProbability>(lane, batching);
 

@@ -24,7 +24,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         Channel.CreateUnbounded<BatchRequest<TInput, TOutput>>(new UnboundedChannelOptions { AllowSynchronousContinuations = false });
 
     private readonly ConcurrentQueue<BatchRequest<TInput, TOutput>> free = new();
-    private readonly SemaphoreSlim slots;
+    private readonly QueueSlots slots;
     private readonly ModelSession session;
     private readonly BatchPool pool;
     private readonly ExecutionLane lane;
@@ -47,7 +47,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         Options = options;
         maxBatchSize = binding.FixedBatchSize ?? options.MaxBatchSize;
         maxDelay = (long)(options.MaxDelay.TotalSeconds * Stopwatch.Frequency);
-        slots = new SemaphoreSlim(options.QueueCapacity);
+        slots = new QueueSlots(options.QueueCapacity);
         pool = new BatchPool(() => new BatchBuffers(binding, maxBatchSize));
     }
 
@@ -70,7 +70,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         if (closed is { } reason) return ValueTask.FromException<TOutput>(Closed(reason));
         if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<TOutput>(cancellationToken);
 
-        if (slots.Wait(0))
+        if (slots.TryTake())
         {
             return Add(input, Stopwatch.GetTimestamp(), timeout, cancellationToken);
         }
@@ -182,6 +182,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         pool.Dispose();
     }
 
+    /// <summary>A request left the queue: into a batch, or completed while queued.</summary>
     internal void LeftQueue()
     {
         Interlocked.Decrement(ref queued);
@@ -301,15 +302,10 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     {
         var enqueuedAt = Stopwatch.GetTimestamp();
         var deadline = timeout ?? Options.DefaultTimeout;
-        if (!await slots.WaitAsync(deadline ?? Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false))
+        if (!await slots.WaitAsync(deadline ?? Timeout.InfiniteTimeSpan, () => closed is not null, cancellationToken).ConfigureAwait(false))
         {
+            if (closed is { } reason) throw Closed(reason);
             throw new TimeoutException($"Model '{ModelName}': the request passed its deadline of {deadline!.Value.TotalMilliseconds:0.###} ms waiting for a place in the full queue ({Options.QueueCapacity} requests).");
-        }
-
-        if (closed is { } reason)
-        {
-            slots.Release(); // Pass the wake-up on to the next waiter.
-            throw Closed(reason);
         }
 
         // The deadline counts from the call, so the wait for a slot used part of it up.
@@ -323,7 +319,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         if (closed is not null) return;
         closed = reason;
         channel.Writer.TryComplete();
-        slots.Release(); // Wakes a waiter for a slot, which sees the queue closed and wakes the next.
+        slots.WakeWaiters(int.MaxValue); // Every waiter for a slot wakes, sees the queue closed and fails.
     }
 
     /// <summary>A fresh exception per caller: one exception object thrown on many threads would mix their stack traces.</summary>

@@ -81,6 +81,60 @@ public sealed class ModelBatcherTests
     }
 
     [Fact]
+    public async Task A_small_queue_in_wait_mode_serves_many_callers_their_own_results_and_never_holds_more_than_its_capacity()
+    {
+        using var session = ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { IntraOpThreads = 1 });
+        using var runner = session.CreateRunner<FraudRow, FraudScore>();
+        using var lane = new ExecutionLane("cpu", workers: 2);
+        await using var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions { MaxBatchSize = 4, QueueCapacity = 4, FullMode = QueueFullMode.Wait });
+        var random = new Random(11);
+        var inputs = Enumerable.Range(0, 256).Select(_ => new FraudRow(Enumerable.Range(0, 30).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray())).ToArray();
+        var expected = inputs.Select(i => runner.Predict(i).Probability).ToArray();
+        var longest = 0;
+        using var stop = new CancellationTokenSource();
+        var watcher = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested) longest = Math.Max(longest, batcher.QueueLength);
+        });
+
+        // 64 callers on 4 places: almost every call waits for a place first.
+        var mismatches = new ConcurrentBag<string>();
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(caller => Task.Run(async () =>
+        {
+            for (var n = 0; n < 50; n++)
+            {
+                var index = (caller * 37 + n * 5) % inputs.Length;
+                var score = await batcher.PredictAsync(inputs[index]);
+                if (Math.Abs(score.Probability - expected[index]) > Tolerance) mismatches.Add($"caller {caller} row {index}");
+            }
+        })));
+        await stop.CancelAsync();
+        await watcher;
+
+        Assert.Empty(mismatches);
+        Assert.InRange(longest, 1, 4);
+        Assert.Equal(0, batcher.QueueLength);
+    }
+
+    [Fact]
+    public async Task Callers_waiting_for_a_place_fail_with_ObjectDisposedException_when_the_batcher_is_disposed()
+    {
+        using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
+        using var lane = new ExecutionLane("cpu", workers: 1);
+        var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
+        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>());
+        var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask();
+        var waiting = Enumerable.Range(2, 10).Select(i => batcher.PredictAsync(new SlowRow(i, 0.1f, 1)).AsTask()).ToArray();
+        Assert.All(waiting, w => Assert.False(w.IsCompleted));
+
+        await batcher.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => queued);
+        foreach (var caller in waiting) await Assert.ThrowsAsync<ObjectDisposedException>(() => caller);
+        Assert.Equal(Tanh(0.5, (int)BusyIterations), (await busy).Y, Tolerance);
+    }
+
+    [Fact]
     public async Task Requests_queued_together_run_together_and_a_full_batch_does_not_wait_for_the_delay()
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
