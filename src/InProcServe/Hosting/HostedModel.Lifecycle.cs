@@ -245,6 +245,25 @@ public abstract partial class HostedModel
         }
     }
 
+    /// <summary>
+    /// The routing of the versions loaded at start-up, with the canary <see cref="ModelOptions.Canary"/> names, if any.
+    /// Validation checked the version against the folder; this catches a folder that changed since.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The canary's version is not loaded, or is the primary.</exception>
+    private static VersionRouting WithStartCanary(VersionRouting loaded, ModelOptions options)
+    {
+        if (options.Canary.Version is not { } version) return loaded;
+        var canary = loaded.Find(version);
+        if (canary is null || canary == loaded.Primary)
+        {
+            throw new InvalidOperationException(
+                $"its canary (Canary.Version) is version {version}, but the policy '{options.Versions}' loaded {string.Join(", ", loaded.Loaded.Select(v => v.Version))}, with {loaded.Primary.Version} as the primary: " +
+                "set a version the policy loads below the primary, or a policy (Versions) that loads it as well.");
+        }
+
+        return loaded with { Canary = canary, Split = new TrafficSplit(options.Canary.Percent!.Value) };
+    }
+
     private void StartWatching(ModelOptions options)
     {
         if (!options.WatchForChanges) return;

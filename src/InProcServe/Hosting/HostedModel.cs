@@ -88,7 +88,10 @@ public abstract partial class HostedModel
     /// <summary>The primary version's tag: for the queue gauge, and for calls that fail before a version took them.</summary>
     internal KeyValuePair<string, object?> VersionTag { get; private set; }
 
-    /// <summary>Loads, binds and warms the model once; later calls return at once, or throw again if it failed.</summary>
+    /// <summary>
+    /// Loads, binds and warms the model once, and starts the canary its options name; later calls return at once, or
+    /// throw again if it failed.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The load failed; the message names the model and the cause.</exception>
     internal void Load(CancellationToken cancellationToken)
     {
@@ -104,9 +107,11 @@ public abstract partial class HostedModel
                 lane = Host.Lanes.Get(options.Lane);
                 PrepareHandlers(options);
                 foreach (var source in Sources(options)) loaded.Add(LoadVersion(source, options, cancellationToken));
-                Publish(VersionRouting.Of(loaded));
+                var first = WithStartCanary(VersionRouting.Of(loaded), options);
+                Publish(first);
                 state = (int)ModelState.Ready;
                 Host.Metrics.Observe(this);
+                if (first.Canary is { } canary) Log.CanarySet(Host.Logger, Name, canary.Version, first.Split!.CanaryPercent, first.Primary.Version);
                 StartWatching(options);
             }
             catch (Exception error)
