@@ -363,6 +363,70 @@ public sealed class ModelLifecycleTests(ITestOutputHelper output)
             error.Message);
     }
 
+    [Fact]
+    public async Task An_optional_model_whose_file_was_corrupt_is_revived_by_a_reload_once_the_file_is_fixed()
+    {
+        using var folder = new TemporaryFolder();
+        var path = Path.Combine(folder.Path, "fraud.onnx");
+        File.WriteAllBytes(path, RandomBytes(4096));
+        var (host, model, hosted) = await StartOptional(path, watch: false);
+        using (host)
+        {
+            using var metrics = new MetricCollector(host.Services);
+            var health = host.Services.GetRequiredService<HealthCheckService>();
+
+            var direct = Assert.Throws<InvalidOperationException>(() => model.Predict(ReferenceRows[0].Features));
+            var queued = await Assert.ThrowsAsync<InvalidOperationException>(async () => await model.PredictAsync(ReferenceRows[0].Features));
+            var unhealthy = await health.CheckHealthAsync();
+            // Still corrupt: the reload fails as the start did, and the model stays failed with the new cause.
+            var again = await Assert.ThrowsAsync<InvalidOperationException>(() => hosted.ReloadAsync());
+
+            Assert.StartsWith($"Model 'UnplacedFraud' failed to load: Model 'UnplacedFraud': loading '{path}' failed: ", direct.Message);
+            Assert.Equal(direct.Message, queued.Message);
+            Assert.Equal(HealthStatus.Unhealthy, unhealthy.Status);
+            Assert.StartsWith("Model 'UnplacedFraud' failed to load: ", unhealthy.Entries["inprocserve:UnplacedFraud"].Description);
+            Assert.StartsWith($"Model 'UnplacedFraud' failed to load: Model 'UnplacedFraud': loading '{path}' failed: ", again.Message);
+            Assert.Equal(ModelState.Failed, hosted.State);
+            Assert.Same(again.InnerException, hosted.LoadError);
+            Assert.Equal(1, metrics.Sum("inprocserve.model.loads", ("inprocserve.result", "error")));
+
+            File.Copy(TestModels.Path("fraud"), path, overwrite: true);
+            await hosted.ReloadAsync();
+
+            await AssertServesTheReference(model);
+            var healthy = await health.CheckHealthAsync();
+            Assert.Equal(ModelState.Ready, hosted.State);
+            Assert.Null(hosted.LoadError);
+            Assert.Null(hosted.ReloadError);
+            Assert.Equal(HealthStatus.Healthy, healthy.Status);
+            Assert.Equal(1, metrics.Sum("inprocserve.model.loads", ("inprocserve.result", "ok")));
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_optional_model_whose_file_was_corrupt_is_revived_by_the_watch_once_the_file_is_fixed()
+    {
+        using var folder = new TemporaryFolder();
+        var path = Path.Combine(folder.Path, "fraud.onnx");
+        File.WriteAllBytes(path, RandomBytes(4096));
+        var (host, model, hosted) = await StartOptional(path, watch: true);
+        using (host)
+        {
+            Assert.Equal(ModelState.Failed, hosted.State);
+
+            File.Copy(TestModels.Path("fraud"), path, overwrite: true);
+            var deadline = Stopwatch.StartNew();
+            while (hosted.State != ModelState.Ready && deadline.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(50);
+
+            Assert.Equal(ModelState.Ready, hosted.State);
+            await AssertServesTheReference(model);
+            var health = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+            Assert.Equal(HealthStatus.Healthy, health.Status);
+            await host.StopAsync();
+        }
+    }
+
     /// <summary>Runs in a child process: 50 reloads of the fraud model, with the resident memory before and after.</summary>
     [Fact]
     public void Fifty_reloads_do_not_grow_resident_memory()
@@ -424,6 +488,32 @@ public sealed class ModelLifecycleTests(ITestOutputHelper output)
         var host = builder.Build();
         await host.StartAsync();
         return (host, host.Services.GetRequiredService<IVersionedModel<Payment, Verdict>>(), host.Services.GetRequiredService<ModelCatalog>()["FraudModel"]);
+    }
+
+    /// <summary>Starts a host with the optional model UnplacedFraud read from <paramref name="path"/>, and its health check.</summary>
+    private static async Task<(IHost Host, IModel<FraudFeatures, FraudScore> Model, HostedModel Hosted)> StartOptional(string path, bool watch)
+    {
+        var builder = TestHost.Builder();
+        builder.Services.AddHealthChecks();
+        var model = builder.Services.AddModel<UnplacedFraud>().FromFile(path).AsOptional().AddHealthCheck();
+        if (watch) model.WatchForChanges(TimeSpan.FromMilliseconds(200));
+        var host = builder.Build();
+        await host.StartAsync();
+        return (host, host.Services.GetRequiredService<IModel<FraudFeatures, FraudScore>>(), host.Services.GetRequiredService<ModelCatalog>()["UnplacedFraud"]);
+    }
+
+    /// <summary>Asserts that direct, queued and bulk calls give numpy's probabilities for every reference row.</summary>
+    private static async Task AssertServesTheReference(IModel<FraudFeatures, FraudScore> model)
+    {
+        var bulk = new FraudScore[ReferenceRows.Length];
+        model.Predict(ReferenceRows.Select(r => r.Features).ToArray(), bulk);
+        for (var i = 0; i < ReferenceRows.Length; i++)
+        {
+            var (features, probability) = ReferenceRows[i];
+            Assert.Equal(probability, model.Predict(features).Probability, ReferenceTolerance);
+            Assert.Equal(probability, (await model.PredictAsync(features)).Probability, ReferenceTolerance);
+            Assert.Equal(probability, bulk[i].Probability, ReferenceTolerance);
+        }
     }
 
     private static void AddVersion(TemporaryFolder folder, int version)
