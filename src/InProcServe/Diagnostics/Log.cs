@@ -34,4 +34,7 @@ internal static partial class Log
 
     [LoggerMessage(10, LogLevel.Information, "Model '{Model}': canary version {Canary} rolled back; version {Primary} takes every call.")]
     internal static partial void CanaryRolledBack(ILogger logger, string model, long canary, long primary);
+
+    [LoggerMessage(11, LogLevel.Warning, "Model '{Model}': changes to {Source} can't be watched, so they don't reload the model; ReloadAsync still does.")]
+    internal static partial void WatchNotStarted(ILogger logger, string model, string source, Exception error);
 }

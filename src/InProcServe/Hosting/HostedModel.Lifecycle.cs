@@ -35,17 +35,26 @@ public abstract partial class HostedModel
     /// picks in <see cref="ModelOptions.Folder"/> now (versions already loaded are kept, not read again). Each new
     /// version is bound to the contract, which checks its signature, and warmed before one atomic swap; calls that
     /// started on a version that leaves finish on it, and it is released once they have. A canary stays while its
-    /// version is still loaded.
+    /// version is still loaded. A model that isn't serving, because its load failed (an optional model whose file was
+    /// missing or corrupt) or it was never loaded, is loaded as at start-up, with the canary its options name: once its
+    /// source is fixed, this revives it, and it serves and reports Healthy.
     /// </summary>
     /// <param name="cancellationToken">Cancels loading and warming; the serving version is left as it was.</param>
     /// <returns>A task that completes once the new versions serve and the versions that left are released.</returns>
     /// <exception cref="InvalidOperationException">
-    /// The model is not ready, or a new version failed to load or doesn't fit the contract: the versions that served
-    /// before go on serving, <see cref="ReloadError"/> holds the cause and the health check reports Degraded.
+    /// A new version failed to load or doesn't fit the contract: the versions that served before go on serving,
+    /// <see cref="ReloadError"/> holds the cause and the health check reports Degraded. Or the model wasn't serving and
+    /// this load failed too: it stays <see cref="ModelState.Failed"/>, with the new cause in <see cref="LoadError"/>.
     /// </exception>
+    /// <exception cref="ObjectDisposedException">The model stopped with its host.</exception>
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
     {
-        EnsureLoaded();
+        if (State != ModelState.Ready)
+        {
+            Load(cancellationToken, retry: true);
+            return;
+        }
+
         await reloadGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -245,21 +254,56 @@ public abstract partial class HostedModel
         }
     }
 
+    /// <summary>
+    /// The routing of the versions loaded at start-up, with the canary <see cref="ModelOptions.Canary"/> names, if any.
+    /// Validation checked the version against the folder; this catches a folder that changed since.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The canary's version is not loaded, or is the primary.</exception>
+    private static VersionRouting WithStartCanary(VersionRouting loaded, ModelOptions options)
+    {
+        if (options.Canary.Version is not { } version) return loaded;
+        var canary = loaded.Find(version);
+        if (canary is null || canary == loaded.Primary)
+        {
+            throw new InvalidOperationException(
+                $"its canary (Canary.Version) is version {version}, but the policy '{options.Versions}' loaded {string.Join(", ", loaded.Loaded.Select(v => v.Version))}, with {loaded.Primary.Version} as the primary: " +
+                "set a version the policy loads below the primary, or a policy (Versions) that loads it as well.");
+        }
+
+        return loaded with { Canary = canary, Split = new TrafficSplit(options.Canary.Percent!.Value) };
+    }
+
+    /// <summary>
+    /// Starts the watch the options ask for, once. A watch that can't start (its folder is missing, the system's
+    /// watches are used up) is logged and leaves the model as it is: <see cref="ReloadAsync"/> still reloads it.
+    /// </summary>
     private void StartWatching(ModelOptions options)
     {
-        if (!options.WatchForChanges) return;
-        watcher = new ModelChangeWatcher(options.Path ?? options.Folder!, options.WatchQuietPeriod, async () =>
+        if (!options.WatchForChanges || watcher is not null) return;
+        var watched = options.Path ?? options.Folder!;
+        try
         {
-            try
+            // The file's folder, or the version folder itself: a missing version folder would be watched as a file.
+            var folder = options.Path is { } file ? Path.GetDirectoryName(Path.GetFullPath(file))! : options.Folder!;
+            if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"the folder '{Path.GetFullPath(folder)}' does not exist.");
+            watcher = new ModelChangeWatcher(watched, options.WatchQuietPeriod, async () =>
             {
-                await ReloadAsync().ConfigureAwait(false);
-            }
-            catch (InvalidOperationException)
-            {
-                // ReloadAsync logged and counted a failed load, and the old version serves (the health check says
-                // why); or the host stopped while the change settled.
-            }
-        });
+                try
+                {
+                    await ReloadAsync().ConfigureAwait(false);
+                }
+                catch (InvalidOperationException)
+                {
+                    // ReloadAsync logged and counted a failed load, and the old version serves (the health check says
+                    // why); or a failed model failed again (its health check says why); or the host stopped while the
+                    // change settled.
+                }
+            });
+        }
+        catch (Exception error) when (error is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            Log.WatchNotStarted(Host.Logger, Name, watched, error);
+        }
     }
 
     private void StopWatching() => watcher?.Dispose();

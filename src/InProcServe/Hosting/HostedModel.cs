@@ -12,7 +12,10 @@ public enum ModelState
     /// <summary>Loaded, bound to its contract, warmed up and serving.</summary>
     Ready,
 
-    /// <summary>The load failed (<see cref="HostedModel.LoadError"/> says why); calls throw.</summary>
+    /// <summary>
+    /// The load failed (<see cref="HostedModel.LoadError"/> says why); calls throw. <see cref="HostedModel.ReloadAsync"/>,
+    /// or a change the watch sees (<see cref="ModelOptions.WatchForChanges"/>), tries the load again.
+    /// </summary>
     Failed,
 }
 
@@ -28,6 +31,12 @@ public abstract partial class HostedModel
     private readonly string activityName;
     private ExecutionLane? lane;
     private volatile int state;
+
+    /// <summary>Whether <see cref="PrepareHandlers"/> succeeded: a load tried again after a failure keeps the handlers it claimed.</summary>
+    private bool handlersPrepared;
+
+    /// <summary>Set when the model stops with its host (under <see cref="loadGate"/>): no load may publish versions after it.</summary>
+    private bool stopped;
 
     private protected HostedModel(string name, ModelDefinition definition, ModelHost host)
     {
@@ -88,26 +97,40 @@ public abstract partial class HostedModel
     /// <summary>The primary version's tag: for the queue gauge, and for calls that fail before a version took them.</summary>
     internal KeyValuePair<string, object?> VersionTag { get; private set; }
 
-    /// <summary>Loads, binds and warms the model once; later calls return at once, or throw again if it failed.</summary>
+    /// <summary>
+    /// Loads, binds and warms the model once, and starts the canary its options name; later calls return at once, or
+    /// throw again if it failed, unless <paramref name="retry"/> asks to try a failed load again (a reload). Starts the
+    /// watch the options ask for after the first try, whether it succeeded or not, so that fixing a file revives the model.
+    /// </summary>
     /// <exception cref="InvalidOperationException">The load failed; the message names the model and the cause.</exception>
-    internal void Load(CancellationToken cancellationToken)
+    /// <exception cref="ObjectDisposedException">The model stopped with its host.</exception>
+    internal void Load(CancellationToken cancellationToken, bool retry = false)
     {
         lock (loadGate)
         {
             if (State == ModelState.Ready) return;
-            if (State == ModelState.Failed) throw LoadFailed();
+            if (stopped) throw Stopped();
+            if (State == ModelState.Failed && !retry) throw LoadFailed();
             var loaded = new List<ServingVersion>();
+            ModelOptions? options = null;
             try
             {
-                var options = Host.Options.Get(Name);
+                options = Host.Options.Get(Name);
                 IsOptional = options.Optional;
                 lane = Host.Lanes.Get(options.Lane);
-                PrepareHandlers(options);
+                if (!handlersPrepared)
+                {
+                    PrepareHandlers(options);
+                    handlersPrepared = true;
+                }
+
                 foreach (var source in Sources(options)) loaded.Add(LoadVersion(source, options, cancellationToken));
-                Publish(VersionRouting.Of(loaded));
+                var first = WithStartCanary(VersionRouting.Of(loaded), options);
+                Publish(first);
+                LoadError = null;
                 state = (int)ModelState.Ready;
                 Host.Metrics.Observe(this);
-                StartWatching(options);
+                if (first.Canary is { } canary) Log.CanarySet(Host.Logger, Name, canary.Version, first.Split!.CanaryPercent, first.Primary.Version);
             }
             catch (Exception error)
             {
@@ -117,12 +140,18 @@ public abstract partial class HostedModel
                 Host.Metrics.ModelLoads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "error"));
                 throw LoadFailed();
             }
+            finally
+            {
+                if (options is not null) StartWatching(options);
+            }
         }
     }
 
     /// <summary>Stops the model: queued calls fail, running calls finish, then every version's session is released.</summary>
     internal async ValueTask DisposeAsync()
     {
+        // A load in progress (a revival the watch started) finishes first and is retired below; none starts after.
+        lock (loadGate) stopped = true;
         StopWatching();
         await reloadGate.WaitAsync().ConfigureAwait(false);
         try

@@ -59,6 +59,24 @@ public static class ModelBuilderExtensions
     }
 
     /// <summary>
+    /// Starts the model with a canary (<see cref="ModelOptions.Canary"/>): once its versions load, version
+    /// <paramref name="version"/> takes <paramref name="percent"/> of calls and the primary the rest, as
+    /// <see cref="HostedModel.SetCanaryAsync"/> would set it. The version policy must load the version besides the
+    /// primary: <c>.FromFolder(folder, VersionPolicy.LatestN(2))</c>, say; the start fails otherwise.
+    /// </summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="version">The canary's version number in the model's folder.</param>
+    /// <param name="percent">Its share of calls, from 0 to 100.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="version"/> is below 1, or <paramref name="percent"/> is not from 0 to 100.</exception>
+    public static IModelBuilder WithCanary(this IModelBuilder builder, long version, double percent)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
+        if (percent is not (>= 0 and <= 100)) throw new ArgumentOutOfRangeException(nameof(percent), percent, "The canary's share is a percentage from 0 to 100.");
+        return builder.Configure(o => o.Canary = new CanaryOptions { Version = version, Percent = percent });
+    }
+
+    /// <summary>
     /// Reloads the model when its file, or its version folder, changes (<see cref="ModelOptions.WatchForChanges"/>):
     /// the new version is loaded, checked against the contract and warmed while the old one serves, then swapped in.
     /// </summary>

@@ -35,6 +35,7 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
                 case "path": options.Path = setting.Value; break;
                 case "folder": options.Folder = setting.Value; break;
                 case "versions": Read<VersionPolicy>(setting, TryPolicy, "\"latest\", \"latest N\" (N from 1) or version numbers such as \"1,3\"", errors, v => options.Versions = v); break;
+                case "canary": ReadCanary(setting, options.Canary, errors); break;
                 case "watchforchanges": Read<bool>(setting, bool.TryParse, "true or false", errors, v => options.WatchForChanges = v); break;
                 case "watchquietperiod": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:02", errors, v => options.WatchQuietPeriod = v); break;
                 case "optional": Read<bool>(setting, bool.TryParse, "true or false", errors, v => options.Optional = v); break;
@@ -42,7 +43,7 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
                 case "warmupbatchsizes": ReadSizes(setting, options, errors); break;
                 case "session": ReadSession(setting, options.Session, errors); break;
                 case "batching": ReadBatching(setting, options.Batching, errors); break;
-                default: errors.Add(Unknown(setting, "Path, Folder, Versions, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
+                default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
             }
         }
     }
@@ -73,6 +74,19 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
                 case "shareweights": Read<bool>(setting, bool.TryParse, "true or false", errors, v => session.ShareWeights = v); break;
                 case "optimizedmodelpath": session.OptimizedModelPath = setting.Value; break;
                 default: errors.Add(Unknown(setting, "IntraOpThreads, InterOpThreads, GraphOptimization, EnableCpuMemoryArena, UseSharedCpuArena, ShareWeights, OptimizedModelPath")); break;
+            }
+        }
+    }
+
+    private static void ReadCanary(IConfigurationSection section, CanaryOptions canary, List<string> errors)
+    {
+        foreach (var setting in section.GetChildren())
+        {
+            switch (setting.Key.ToLowerInvariant())
+            {
+                case "version": Read<long>(setting, TryLong, "a version number such as 2", errors, v => canary.Version = v); break;
+                case "percent": Read<double>(setting, TryDouble, "a number from 0 to 100", errors, v => canary.Percent = v); break;
+                default: errors.Add(Unknown(setting, "Version, Percent")); break;
             }
         }
     }
@@ -119,6 +133,10 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
     }
 
     private static bool TryInt(string text, out int value) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);
+
+    private static bool TryLong(string text, out long value) => long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out value);
+
+    private static bool TryDouble(string text, out double value) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
 
     private static bool TryEnum<T>(string text, out T value)
         where T : struct, Enum => Enum.TryParse(text, ignoreCase: true, out value) && Enum.IsDefined(value);

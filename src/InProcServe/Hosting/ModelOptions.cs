@@ -28,6 +28,13 @@ public sealed class ModelOptions
     public VersionPolicy Versions { get; set; } = VersionPolicy.Latest;
 
     /// <summary>
+    /// The canary the model starts with: a version <see cref="Versions"/> loads from <see cref="Folder"/>, below the
+    /// primary, and its share of calls, applied once the versions load at start-up. Default: no canary. In
+    /// configuration: <c>Canary:Version</c> and <c>Canary:Percent</c>.
+    /// </summary>
+    public CanaryOptions Canary { get; set; } = new();
+
+    /// <summary>
     /// Produces the model's bytes (an embedded resource, a download) when the model loads, and again on each reload.
     /// Default: null. Set one of this, <see cref="Path"/> or <see cref="Folder"/>; the bytes are not kept after the
     /// session is created.
@@ -111,6 +118,17 @@ public sealed class ModelOptions
         }
 
         if (Versions is null) errors.Add($"{nameof(Versions)} is null; leave the default (latest) or set a policy.");
+        if (Canary is null)
+        {
+            errors.Add($"{nameof(Canary)} is null; leave the default (no canary) or set an instance.");
+        }
+        else
+        {
+            var canaryErrors = new List<string>();
+            Canary.AddErrors(canaryErrors, sources.Length == 1 ? sources[0] : null, Versions, Canary.Version is null ? null : FolderLoads());
+            errors.AddRange(canaryErrors.Select(e => $"{nameof(Canary)}.{e}"));
+        }
+
         if (WatchForChanges && ModelBytes is not null) errors.Add($"{nameof(WatchForChanges)} is on but the model comes from bytes; watching needs {nameof(Path)} or {nameof(Folder)}.");
         if (WatchQuietPeriod <= TimeSpan.Zero) errors.Add($"{nameof(WatchQuietPeriod)} is {WatchQuietPeriod}; it must be positive (default: 2 seconds).");
 
@@ -143,6 +161,23 @@ public sealed class ModelOptions
                     errors.Add($"{nameof(WarmUpBatchSizes)} holds {size}; each size must be from 1 to {nameof(Batching)}.{nameof(BatchingOptions.MaxBatchSize)} ({Batching.MaxBatchSize}).");
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The versions <see cref="Versions"/> picks in <see cref="Folder"/> now, highest first, for checking a canary;
+    /// null when the folder or the policy is missing or can't be read, which loading reports.
+    /// </summary>
+    private IReadOnlyList<long>? FolderLoads()
+    {
+        if (Folder is not { Length: > 0 } folder || Versions is null || !Directory.Exists(folder)) return null;
+        try
+        {
+            return VersionFolder.Scan(folder, Versions).Select(v => v.Version).ToArray();
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 }
