@@ -38,6 +38,9 @@ public sealed class ExecutionLane : IDisposable
 
     private volatile bool stopping;
 
+    /// <summary>The idle spin in <see cref="Stopwatch"/> ticks; 0 for none.</summary>
+    private readonly long spinTime;
+
     /// <summary>Each session's queue of untyped requests, made on first use (guarded by <see cref="gate"/>).</summary>
     private readonly Dictionary<ModelSession, TensorQueue> untyped = [];
 
@@ -47,11 +50,22 @@ public sealed class ExecutionLane : IDisposable
     /// Batches run at the same time. Default: 0, one per processor (for the CPU; give sessions
     /// <see cref="ModelSessionOptions.IntraOpThreads"/> = 1 so workers don't oversubscribe the cores). Use 1 for a GPU.
     /// </param>
-    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or <paramref name="workers"/> is negative.</exception>
-    public ExecutionLane(string name, int workers = 0)
+    /// <param name="idleSpin">
+    /// How long an idle worker spins for new requests before it sleeps (one worker at a time); null for
+    /// <see cref="DefaultIdleSpin"/>, <see cref="TimeSpan.Zero"/> for none. See <see cref="LaneOptions.IdleSpin"/>.
+    /// </param>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="name"/> is empty, <paramref name="workers"/> is negative, or <paramref name="idleSpin"/> is
+    /// negative or over <see cref="MaxIdleSpin"/>.
+    /// </exception>
+    public ExecutionLane(string name, int workers = 0, TimeSpan? idleSpin = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentOutOfRangeException.ThrowIfNegative(workers);
+        var spin = idleSpin ?? DefaultIdleSpin;
+        ArgumentOutOfRangeException.ThrowIfLessThan(spin, TimeSpan.Zero, nameof(idleSpin));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(spin, MaxIdleSpin, nameof(idleSpin));
+        spinTime = (long)(spin.TotalSeconds * Stopwatch.Frequency);
         Name = name;
         Workers = workers == 0 ? Environment.ProcessorCount : workers;
         exited = new CountdownEvent(Workers);
@@ -93,6 +107,12 @@ public sealed class ExecutionLane : IDisposable
         Signal();
         return result;
     }
+
+    /// <summary>The idle spin of a lane whose options don't set one: 50 µs.</summary>
+    public static readonly TimeSpan DefaultIdleSpin = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>The longest idle spin a lane accepts: 10 ms; a longer wait is better spent asleep.</summary>
+    public static readonly TimeSpan MaxIdleSpin = TimeSpan.FromMilliseconds(10);
 
     /// <summary>The lane's name.</summary>
     public string Name { get; }
@@ -200,7 +220,7 @@ public sealed class ExecutionLane : IDisposable
 
     /// <summary>Waits for the next ready queue; null when the lane stops.</summary>
     /// <remarks>
-    /// With nothing ready, one worker at a time spins for up to <see cref="SpinTime"/> watching for new requests
+    /// With nothing ready, one worker at a time spins for up to the lane's idle spin watching for new requests
     /// before it sleeps: under steady load the next request comes within microseconds, and waking a sleeping thread
     /// costs more than that on both sides (the caller's lock and pulse, the worker's context switch).
     /// </remarks>
@@ -218,7 +238,7 @@ public sealed class ExecutionLane : IDisposable
                 if (Pick(Stopwatch.GetTimestamp(), out wait) is { } ready) return ready;
             }
 
-            if (!spun && wait == long.MaxValue && Interlocked.CompareExchange(ref spinning, 1, 0) == 0)
+            if (!spun && spinTime > 0 && wait == long.MaxValue && Interlocked.CompareExchange(ref spinning, 1, 0) == 0)
             {
                 spun = true;
                 SpinForWork(seen);
@@ -256,13 +276,10 @@ public sealed class ExecutionLane : IDisposable
         }
     }
 
-    /// <summary>How long an idle worker spins for new requests before it sleeps.</summary>
-    private static readonly long SpinTime = Stopwatch.Frequency / 20_000; // 50 µs
-
-    /// <summary>Spins until a request is posted after <paramref name="seen"/>, the lane stops, or <see cref="SpinTime"/> passes.</summary>
+    /// <summary>Spins until a request is posted after <paramref name="seen"/>, the lane stops, or the idle spin passes.</summary>
     private void SpinForWork(long seen)
     {
-        var until = Stopwatch.GetTimestamp() + SpinTime;
+        var until = Stopwatch.GetTimestamp() + spinTime;
         var spinner = new SpinWait();
         while (Volatile.Read(ref posted) == seen && !stopping && Stopwatch.GetTimestamp() < until)
         {

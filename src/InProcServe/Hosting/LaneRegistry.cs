@@ -16,13 +16,18 @@ internal sealed class LaneRegistry(IOptionsMonitor<LaneOptions> options) : IDisp
             ObjectDisposedException.ThrowIf(disposed, this);
             if (!lanes.TryGetValue(name, out var lane))
             {
-                var workers = options.Get(name).Workers;
-                if (workers < 0)
+                var settings = options.Get(name);
+                if (settings.Workers < 0)
                 {
-                    throw new InvalidOperationException($"Lane '{name}': Workers is {workers}; it must be 0 (one per processor) or more. Set InProcServe:Lanes:{name}:Workers or services.ConfigureLane(\"{name}\", …).");
+                    throw new InvalidOperationException($"Lane '{name}': Workers is {settings.Workers}; it must be 0 (one per processor) or more. Set InProcServe:Lanes:{name}:Workers or services.ConfigureLane(\"{name}\", …).");
                 }
 
-                lanes.Add(name, lane = new ExecutionLane(name, workers));
+                if (settings.IdleSpin < TimeSpan.Zero || settings.IdleSpin > ExecutionLane.MaxIdleSpin)
+                {
+                    throw new InvalidOperationException($"Lane '{name}': IdleSpin is {settings.IdleSpin}; it must be from 0 to {ExecutionLane.MaxIdleSpin.TotalMilliseconds:0} ms. Set InProcServe:Lanes:{name}:IdleSpin or services.ConfigureLane(\"{name}\", …).");
+                }
+
+                lanes.Add(name, lane = new ExecutionLane(name, settings.Workers, settings.IdleSpin));
             }
 
             return lane;

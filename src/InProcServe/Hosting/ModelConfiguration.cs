@@ -58,6 +58,14 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
                 ? value
                 : throw new InvalidOperationException($"{workers.Path} is '{text}'; it must be a whole number (0 for one worker per processor).");
         }
+
+        var spin = configuration.GetSection($"{Root}:Lanes:{name}:IdleSpin");
+        if (spin.Value is { } spinText)
+        {
+            options.IdleSpin = TryTime(spinText, out var value)
+                ? value
+                : throw new InvalidOperationException($"{spin.Path} is '{spinText}'; it must be a time span such as 00:00:00.00005 (0 turns spinning off).");
+        }
     }
 
     private static void ReadSession(IConfigurationSection section, ModelSessionOptions session, List<string> errors)

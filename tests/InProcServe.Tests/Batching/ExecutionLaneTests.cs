@@ -87,6 +87,8 @@ public sealed class ExecutionLaneTests
         Assert.Throws<ArgumentNullException>(() => new ExecutionLane(null!));
         var negative = Assert.Throws<ArgumentOutOfRangeException>(() => new ExecutionLane("cpu", workers: -1));
         Assert.Equal("workers", negative.ParamName);
+        Assert.Equal("idleSpin", Assert.Throws<ArgumentOutOfRangeException>(() => new ExecutionLane("cpu", idleSpin: TimeSpan.FromTicks(-1))).ParamName);
+        Assert.Equal("idleSpin", Assert.Throws<ArgumentOutOfRangeException>(() => new ExecutionLane("cpu", idleSpin: TimeSpan.FromSeconds(1))).ParamName);
 
         using var defaulted = new ExecutionLane("cpu");
         using var one = new ExecutionLane("cuda:0", workers: 1);

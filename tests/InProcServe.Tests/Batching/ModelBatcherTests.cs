@@ -50,12 +50,14 @@ public sealed class ModelBatcherTests
         }
     }
 
-    [Fact]
-    public async Task Many_concurrent_callers_each_get_the_result_of_their_own_input()
+    [Theory]
+    [InlineData(50)]
+    [InlineData(0)] // Workers that sleep as soon as they find nothing to do.
+    public async Task Many_concurrent_callers_each_get_the_result_of_their_own_input(int idleSpinMicroseconds)
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var runner = session.CreateRunner<FraudRow, FraudScore>();
-        using var lane = new ExecutionLane("cpu", workers: 2);
+        using var lane = new ExecutionLane("cpu", workers: 2, TimeSpan.FromMicroseconds(idleSpinMicroseconds));
         await using var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions { MaxBatchSize = 32, QueueCapacity = 64 });
         var random = new Random(7);
         var inputs = Enumerable.Range(0, 512).Select(_ => new FraudRow(Enumerable.Range(0, 30).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray())).ToArray();

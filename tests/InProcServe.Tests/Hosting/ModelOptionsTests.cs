@@ -23,7 +23,8 @@ public sealed class ModelOptionsTests
             ("InProcServe:Models:PlainFraud:Optional", "true"),
             ("InProcServe:Models:PlainFraud:WarmUpBatchSizes:0", "1"),
             ("InProcServe:Models:PlainFraud:WarmUpBatchSizes:1", "4"),
-            ("InProcServe:Lanes:gpu0:Workers", "1"));
+            ("InProcServe:Lanes:gpu0:Workers", "1"),
+            ("InProcServe:Lanes:gpu0:IdleSpin", "00:00:00"));
         builder.Services.AddModel<PlainFraud>().ConfigureBatching(b =>
         {
             b.MaxBatchSize = 8;
@@ -46,6 +47,23 @@ public sealed class ModelOptionsTests
         Assert.Equal([1, 4], options.WarmUpBatchSizes);
         Assert.Equal("gpu0", options.Lane);
         Assert.Equal(1, lane.Workers);
+        Assert.Equal(TimeSpan.Zero, lane.IdleSpin);
+        Assert.Equal(ExecutionLane.DefaultIdleSpin, host.Services.GetRequiredService<IOptionsMonitor<LaneOptions>>().Get("cpu").IdleSpin);
+    }
+
+    [Theory]
+    [InlineData("fast", "InProcServe:Lanes:cpu:IdleSpin is 'fast'; it must be a time span such as 00:00:00.00005 (0 turns spinning off).")]
+    [InlineData("00:00:01", "Lane 'cpu': IdleSpin is 00:00:01; it must be from 0 to 10 ms.")]
+    public async Task A_bad_lane_idle_spin_fails_start_naming_the_value(string value, string message)
+    {
+        var builder = TestHost.Builder(("InProcServe:Lanes:cpu:IdleSpin", value));
+        builder.Services.AddModel<PlainFraud>();
+        using var host = builder.Build();
+
+        var error = await Record.ExceptionAsync(() => host.StartAsync());
+
+        Assert.NotNull(error);
+        Assert.Contains(message, error.ToString());
     }
 
     [Fact]
