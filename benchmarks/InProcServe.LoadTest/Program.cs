@@ -15,7 +15,7 @@ namespace InProcServe.LoadTest;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --seconds S --json FILE</c>.
-/// S is the measured time of each phase (default 3); <c>--max-delay-us D</c> sets the batcher's MaxDelay (default 0), <c>--workers N</c> the lane's workers (default: one per core). Every result is compared with the raw batch-1 output for
+/// S is the measured time of each phase (default 3); <c>--max-delay-us D</c> sets the batcher's MaxDelay (default 0), <c>--workers N</c> the lane's workers (default: one per core), <c>--idle-spin-us U</c> the lane's idle spin (default 50). Every result is compared with the raw batch-1 output for
 /// the same row; the run fails (exit code 1) if any differs, so a broken batcher can't report a throughput.
 /// </remarks>
 internal static class Program
@@ -35,6 +35,7 @@ internal static class Program
         var seconds = 3.0;
         var maxDelay = TimeSpan.Zero;
         var workers = 0;
+        TimeSpan? idleSpin = null;
         string? json = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -44,8 +45,9 @@ internal static class Program
                 case "--json": json = args[++i]; break;
                 case "--max-delay-us": maxDelay = TimeSpan.FromMicroseconds(double.Parse(args[++i], CultureInfo.InvariantCulture)); break;
                 case "--workers": workers = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--idle-spin-us": idleSpin = TimeSpan.FromMicroseconds(double.Parse(args[++i], CultureInfo.InvariantCulture)); break;
                 default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S --json FILE [--max-delay-us D] [--workers N]");
+                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S --json FILE [--max-delay-us D] [--workers N] [--idle-spin-us U]");
                     return 2;
             }
         }
@@ -66,11 +68,11 @@ internal static class Program
 
         using var session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
         using var runner = session.CreateRunner<FraudFeatures, FraudProbability>();
-        using var lane = new ExecutionLane("cpu", workers);
+        using var lane = new ExecutionLane("cpu", workers, idleSpin);
         var batching = new BatchingOptions { MaxBatchSize = MaxBatchSize, MaxDelay = maxDelay, QueueCapacity = 16_384 };
         await using var batcher = session.CreateBatcher<FraudFeatures, FraudProbability>(lane, batching);
 
-        Console.WriteLine($"fraud MLP 30→64→32→1, IntraOpThreads=1; {Environment.ProcessorCount} cores, lane workers {lane.Workers}; " +
+        Console.WriteLine($"fraud MLP 30→64→32→1, IntraOpThreads=1; {Environment.ProcessorCount} cores, lane workers {lane.Workers}, idle spin {(idleSpin ?? ExecutionLane.DefaultIdleSpin).TotalMicroseconds} µs; " +
                           $"MaxBatchSize {MaxBatchSize}, MaxDelay {maxDelay.TotalMicroseconds} µs; {seconds} s per phase; load average {LoadAverage()}");
 
         // Raw batch 1 and the direct path alternate in five slices each, so a change in machine load hits both alike.
@@ -153,6 +155,7 @@ internal static class Program
                 ["max_batch_size"] = MaxBatchSize,
                 ["max_delay_us"] = maxDelay.TotalMicroseconds,
                 ["lane_workers"] = lane.Workers,
+                ["idle_spin_us"] = (idleSpin ?? ExecutionLane.DefaultIdleSpin).TotalMicroseconds,
                 ["processor_count"] = Environment.ProcessorCount,
                 ["seconds_per_phase"] = seconds,
                 ["load_average"] = load,

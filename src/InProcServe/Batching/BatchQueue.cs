@@ -31,9 +31,6 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     private readonly long maxDelay;
     private readonly int maxBatchSize;
 
-    /// <summary>Requests queued and not yet taken or completed.</summary>
-    private int queued;
-
     /// <summary>Batches being collected or run; disposal waits for them.</summary>
     private int running;
 
@@ -57,7 +54,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
 
     internal int MaxBatchSize => maxBatchSize;
 
-    internal int Count => Math.Max(0, Volatile.Read(ref queued));
+    internal int Count => slots.Taken;
 
     internal override int Weight => Options.Priority;
 
@@ -86,7 +83,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     internal override bool IsReady(long now, out long readyAt)
     {
         readyAt = long.MaxValue;
-        var count = Volatile.Read(ref queued);
+        var count = slots.Taken;
         if (count <= 0 || !channel.Reader.TryPeek(out var oldest))
         {
             return false;
@@ -182,17 +179,14 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         pool.Dispose();
     }
 
-    /// <summary>A request left the queue: into a batch, or completed while queued.</summary>
-    internal void LeftQueue()
-    {
-        Interlocked.Decrement(ref queued);
-        slots.Release();
-    }
+    /// <summary>A request left the queue, into a batch or completed while queued: its slot is free.</summary>
+    internal void LeftQueue() => slots.Release();
 
-    internal void Return(BatchRequest<TInput, TOutput> request)
-    {
-        if (free.Count < Options.QueueCapacity) free.Enqueue(request);
-    }
+    /// <summary>
+    /// Pools a request both owners let go of. The pool keeps every request it is given: it holds at most as many as
+    /// were ever alive at once (queued, running, or answered and not yet read), which were allocated anyway.
+    /// </summary>
+    internal void Return(BatchRequest<TInput, TOutput> request) => free.Enqueue(request);
 
     private void Run(LaneWorker worker, BatchBuffers buffers, ReadOnlySpan<BatchRequest<TInput, TOutput>> batch)
     {
@@ -283,7 +277,6 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     private ValueTask<TOutput> Add(in TInput input, long enqueuedAt, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var request = free.TryDequeue(out var pooled) ? pooled : new BatchRequest<TInput, TOutput>(this);
-        Interlocked.Increment(ref queued);
         request.Start(input, enqueuedAt, timeout ?? Options.DefaultTimeout, cancellationToken);
         var task = request.Task;
         if (!channel.Writer.TryWrite(request))

@@ -33,7 +33,7 @@ public sealed class ExecutionLane : IDisposable
     /// <summary>1 while a worker spins waiting for work (at most one does); callers then need not wake a sleeper.</summary>
     private int spinning;
 
-    /// <summary>Counts <see cref="Signal"/> calls: a spinning worker watches it for new work without taking the lock.</summary>
+    /// <summary>Requests queued while a worker spins: the spinner watches it for new work without taking the lock.</summary>
     private long posted;
 
     private volatile bool stopping;
@@ -184,15 +184,19 @@ public sealed class ExecutionLane : IDisposable
 
     /// <summary>Wakes a sleeping worker after a request was queued, unless a worker is spinning and will find it.</summary>
     /// <remarks>
-    /// The caller writes the request and then increments <see cref="posted"/> (a full fence) before reading
-    /// <see cref="spinning"/> and <see cref="sleeping"/>; a worker writes either of those with a full fence before its
-    /// last look at the queues. One of the two sees the other, so a request never waits for a worker that stopped
-    /// spinning or went to sleep without seeing it.
+    /// The caller writes the request, then a full fence, then reads <see cref="spinning"/> and <see cref="sleeping"/>;
+    /// a worker sets either of those with a full fence before its last look at the queues. One of the two sees the
+    /// other, so a request never waits for a worker that started spinning or went to sleep without seeing it. The
+    /// fence is local to the core: under steady load, when no worker idles, a call writes no lane-wide state.
     /// </remarks>
     internal void Signal()
     {
-        Interlocked.Increment(ref posted);
-        if (Volatile.Read(ref sleeping) != 0 && Volatile.Read(ref spinning) == 0)
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref spinning) != 0)
+        {
+            Interlocked.Increment(ref posted);
+        }
+        else if (Volatile.Read(ref sleeping) != 0)
         {
             lock (gate)
             {
@@ -230,19 +234,26 @@ public sealed class ExecutionLane : IDisposable
         while (true)
         {
             long wait;
-            long seen;
             lock (gate)
             {
                 if (stopping) return null;
-                seen = Volatile.Read(ref posted);
                 if (Pick(Stopwatch.GetTimestamp(), out wait) is { } ready) return ready;
             }
 
             if (!spun && spinTime > 0 && wait == long.MaxValue && Interlocked.CompareExchange(ref spinning, 1, 0) == 0)
             {
+                // Announced (a full fence): callers now count their requests in posted. Look once more, then spin.
                 spun = true;
-                SpinForWork(seen);
+                var seen = Volatile.Read(ref posted);
+                LaneQueue? found;
+                lock (gate)
+                {
+                    found = stopping ? null : Pick(Stopwatch.GetTimestamp(), out wait);
+                }
+
+                if (found is null) SpinForWork(seen);
                 Interlocked.Exchange(ref spinning, 0);
+                if (found is not null) return found;
                 continue;
             }
 

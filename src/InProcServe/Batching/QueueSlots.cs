@@ -20,6 +20,9 @@ internal sealed class QueueSlots(int capacity)
     private int taken;
     private int waiting;
 
+    /// <summary>Places taken: the requests queued and not yet taken into a batch or completed.</summary>
+    internal int Taken => Volatile.Read(ref taken);
+
     /// <summary>Takes a place unless the queue is full or callers are already waiting for one.</summary>
     internal bool TryTake() => Volatile.Read(ref waiting) == 0 && TryTakeAny();
 
