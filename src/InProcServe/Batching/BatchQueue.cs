@@ -24,6 +24,13 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         Channel.CreateUnbounded<BatchRequest<TInput, TOutput>>(new UnboundedChannelOptions { AllowSynchronousContinuations = false });
 
     private readonly ConcurrentQueue<BatchRequest<TInput, TOutput>> free = new();
+
+    /// <summary>
+    /// The request this thread let go of last, kept for its next call: a caller usually reads its result and queues
+    /// its next call on the same thread, so the request is reused there without touching the shared pool.
+    /// </summary>
+    [ThreadStatic]
+    private static BatchRequest<TInput, TOutput>? reusable;
     private readonly QueueSlots slots;
     private readonly ModelSession session;
     private readonly BatchPool pool;
@@ -102,17 +109,16 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     internal override void RunBatch(LaneWorker worker)
     {
         Interlocked.Increment(ref running);
-        var requests = ArrayPool<BatchRequest<TInput, TOutput>>.Shared.Rent(maxBatchSize);
+        var requests = ArrayPool<BatchRequest<TInput, TOutput>?>.Shared.Rent(maxBatchSize);
         BatchBuffers? buffers = null;
-        var rows = 0;
+        var taken = 0;
         try
         {
             if (closed is not null) return;
             if (!TryRent(out buffers)) return;
             worker.Begin();
-            var inputs = buffers.Inputs;
             var now = Stopwatch.GetTimestamp();
-            while (rows < maxBatchSize && channel.Reader.TryRead(out var request))
+            while (taken < maxBatchSize && channel.Reader.TryRead(out var request))
             {
                 if (request.TimedOutAt(now) || !request.TryStart(worker))
                 {
@@ -120,18 +126,28 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
                     continue;
                 }
 
+                requests[taken++] = request;
+            }
+
+            // The batch's requests give their places back in one step, before any of them is written or run.
+            if (taken > 0) slots.Release(taken);
+
+            var inputs = buffers.Inputs;
+            var rows = 0;
+            for (var i = 0; i < taken; i++)
+            {
+                var request = requests[i]!;
                 Observer?.Dequeued(now - request.EnqueuedAt);
-                requests[rows] = request;
                 try
                 {
-                    // A throwing row (a vector of the wrong length) fails its own request; the next one overwrites it.
+                    // A throwing row (a vector of the wrong length) fails its own request; the next one takes its row.
                     TInput.WriteRow(request.Input, rows, inputs);
-                    rows++;
+                    requests[i] = null;
+                    requests[rows++] = request;
                 }
                 catch (Exception error)
                 {
                     request.Fail(error);
-                    request.ReleaseFromQueue();
                 }
             }
 
@@ -143,16 +159,17 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         catch (Exception error)
         {
             // Nothing may escape onto the lane's thread: fail this batch's callers instead.
-            for (var i = 0; i < rows; i++) requests[i].Fail(error);
+            for (var i = 0; i < taken; i++) requests[i]?.Fail(error);
         }
         finally
         {
-            for (var i = 0; i < rows; i++)
+            // Requests still here are the lane's to let go of; those answered were handed to their result's work item.
+            for (var i = 0; i < taken; i++)
             {
-                requests[i].ReleaseFromQueue();
+                requests[i]?.ReleaseFromQueue();
             }
 
-            ArrayPool<BatchRequest<TInput, TOutput>>.Shared.Return(requests, clearArray: true);
+            ArrayPool<BatchRequest<TInput, TOutput>?>.Shared.Return(requests, clearArray: true);
             if (buffers is not null) pool.Return(buffers);
             if (Interlocked.Decrement(ref running) == 0 && closed is not null) drained?.TrySetResult();
         }
@@ -179,16 +196,29 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         pool.Dispose();
     }
 
-    /// <summary>A request left the queue, into a batch or completed while queued: its slot is free.</summary>
+    /// <summary>A request was completed while queued (canceled, timed out, aborted): its place is free.</summary>
     internal void LeftQueue() => slots.Release();
 
     /// <summary>
     /// Pools a request both owners let go of. The pool keeps every request it is given: it holds at most as many as
     /// were ever alive at once (queued, running, or answered and not yet read), which were allocated anyway.
     /// </summary>
-    internal void Return(BatchRequest<TInput, TOutput> request) => free.Enqueue(request);
+    internal void Return(BatchRequest<TInput, TOutput> request)
+    {
+        if (reusable is null && !ExecutionLane.IsWorkerThread)
+        {
+            reusable = request;
+            return;
+        }
 
-    private void Run(LaneWorker worker, BatchBuffers buffers, ReadOnlySpan<BatchRequest<TInput, TOutput>> batch)
+        free.Enqueue(request);
+    }
+
+    /// <summary>
+    /// Runs the batch and hands out its results. A request whose result is handed out leaves <paramref name="batch"/>
+    /// (set to null): the work item that completes it lets go of it for the lane.
+    /// </summary>
+    private void Run(LaneWorker worker, BatchBuffers buffers, Span<BatchRequest<TInput, TOutput>?> batch)
     {
         if (!worker.Start())
         {
@@ -204,7 +234,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         catch (Exception error)
         {
             worker.End();
-            foreach (var request in batch) request.Fail(error);
+            foreach (var request in batch) request!.Fail(error);
             return;
         }
 
@@ -223,7 +253,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         var chained = 0;
         for (var row = 0; row < batch.Length; row++)
         {
-            var request = batch[row];
+            var request = batch[row]!;
             if (!request.IsRunning) continue;
             TOutput output;
             try
@@ -237,6 +267,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
             }
 
             if (!request.TryComplete(output, tail)) continue;
+            batch[row] = null;
             head ??= request;
             tail = request;
             if (++chained == chainLength)
@@ -276,7 +307,15 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
 
     private ValueTask<TOutput> Add(in TInput input, long enqueuedAt, TimeSpan? timeout, CancellationToken cancellationToken)
     {
-        var request = free.TryDequeue(out var pooled) ? pooled : new BatchRequest<TInput, TOutput>(this);
+        var request = reusable;
+        if (request is not null)
+        {
+            // Another queue's request (another version of the same contract) is dropped, not kept alive with its queue.
+            reusable = null;
+            if (!request.BelongsTo(this)) request = null;
+        }
+
+        request ??= free.TryDequeue(out var pooled) ? pooled : new BatchRequest<TInput, TOutput>(this);
         request.Start(input, enqueuedAt, timeout ?? Options.DefaultTimeout, cancellationToken);
         var task = request.Task;
         if (!channel.Writer.TryWrite(request))

@@ -56,6 +56,9 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>,
 
     internal bool IsRunning => Volatile.Read(ref state) == Running;
 
+    /// <summary>Whether this request is pooled by <paramref name="owner"/>.</summary>
+    internal bool BelongsTo(BatchQueue<TInput, TOutput> owner) => queue == owner;
+
     /// <summary>The awaitable the caller gets.</summary>
     internal ValueTask<TOutput> Task => new(this, completion.Version);
 
@@ -83,15 +86,17 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>,
         }
     }
 
-    /// <summary>Moves a queued request into the batch being collected by <paramref name="laneWorker"/>.</summary>
-    /// <returns>False when it was completed while queued (canceled, timed out, aborted): skip it.</returns>
+    /// <summary>
+    /// Moves a queued request into the batch being collected by <paramref name="laneWorker"/>; the batch gives its
+    /// requests' queue places back together once it is collected.
+    /// </summary>
+    /// <returns>False when it was completed while queued (canceled, timed out, aborted), and gave its place back: skip it.</returns>
     internal bool TryStart(LaneWorker laneWorker)
     {
         worker = laneWorker;
         generation = laneWorker.Join();
         if (Interlocked.CompareExchange(ref state, Running, Queued) == Queued)
         {
-            queue.LeftQueue();
             return true;
         }
 
@@ -116,7 +121,11 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>,
         return true;
     }
 
-    /// <summary>Hands out the results of the chain starting here; callers' continuations run inline, one after another.</summary>
+    /// <summary>
+    /// Hands out the results of the chain starting here; callers' continuations run inline, one after another.
+    /// Each request is then let go of for the lane, here rather than on the lane's thread: a caller's continuation
+    /// has usually just read its result on this thread, so the request is pooled where it will be reused.
+    /// </summary>
     void IThreadPoolWorkItem.Execute()
     {
         for (var request = this; request is not null;)
@@ -126,6 +135,7 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>,
             request.nextResult = null;
             request.completion.RunContinuationsAsynchronously = false;
             request.completion.SetResult(request.result);
+            request.Release();
             request = next;
         }
     }

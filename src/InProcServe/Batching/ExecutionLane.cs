@@ -205,8 +205,15 @@ public sealed class ExecutionLane : IDisposable
         }
     }
 
+    /// <summary>Whether the current thread is a lane worker (of any lane).</summary>
+    internal static bool IsWorkerThread => isWorkerThread;
+
+    [ThreadStatic]
+    private static bool isWorkerThread;
+
     private void Work()
     {
+        isWorkerThread = true;
         using var worker = new LaneWorker();
         try
         {
