@@ -10,7 +10,7 @@ namespace InProcServe;
 /// which can't bind <see cref="ExecutionProvider"/>) and stops at the first bad value, while this records every
 /// unreadable or unknown setting for validation to report at once.
 /// </summary>
-internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostConfigureOptions<ModelOptions>, IPostConfigureOptions<LaneOptions>
+internal sealed partial class ModelConfiguration(IConfiguration? configuration) : IPostConfigureOptions<ModelOptions>, IPostConfigureOptions<LaneOptions>
 {
     internal const string Root = "InProcServe";
 
@@ -81,7 +81,8 @@ internal sealed class ModelConfiguration(IConfiguration? configuration) : IPostC
                 case "usesharedcpuarena": Read<bool>(setting, bool.TryParse, "true or false", errors, v => session.UseSharedCpuArena = v); break;
                 case "shareweights": Read<bool>(setting, bool.TryParse, "true or false", errors, v => session.ShareWeights = v); break;
                 case "optimizedmodelpath": session.OptimizedModelPath = setting.Value; break;
-                default: errors.Add(Unknown(setting, "IntraOpThreads, InterOpThreads, GraphOptimization, EnableCpuMemoryArena, UseSharedCpuArena, ShareWeights, OptimizedModelPath")); break;
+                case "executionprovider": ReadExecutionProvider(setting, session, errors); break;
+                default: errors.Add(Unknown(setting, "IntraOpThreads, InterOpThreads, GraphOptimization, EnableCpuMemoryArena, UseSharedCpuArena, ShareWeights, OptimizedModelPath, ExecutionProvider")); break;
             }
         }
     }

@@ -14,6 +14,13 @@ internal sealed class CudaExecutionProvider(
 
     public override int? DeviceId => deviceId;
 
+    // Configuration reads the settings to change some of them and keep the rest (ModelConfiguration.ExecutionProvider.cs).
+    internal long GpuMemoryLimit => gpuMemoryLimit;
+
+    internal ArenaExtendStrategy ArenaExtendStrategy => arenaExtendStrategy;
+
+    internal CudnnConvolutionAlgorithmSearch ConvolutionAlgorithmSearch => convolutionAlgorithmSearch;
+
     internal override IReadOnlyList<string> RequiredProviders => [ProviderName];
 
     public override string ToString() =>

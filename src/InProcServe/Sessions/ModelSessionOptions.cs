@@ -43,7 +43,9 @@ public sealed class ModelSessionOptions
 
     /// <summary>
     /// Where the graph runs. Default: <see cref="InProcServe.ExecutionProvider.Cpu"/>. A GPU provider needs a GPU
-    /// build of ONNX Runtime; loading fails with a message saying so when the loaded library lacks it.
+    /// build of ONNX Runtime; loading fails with a message saying so when the loaded library lacks it. In a hosted
+    /// model's configuration: <c>Session:ExecutionProvider</c> = "Cpu", "Cuda" or "TensorRT", or
+    /// <c>Session:ExecutionProvider:Name</c> with the provider's settings (<c>DeviceId</c>, <c>GpuMemoryLimit</c>, <c>Fp16</c>, …) beside it.
     /// </summary>
     public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Cpu;
 

@@ -17,6 +17,11 @@ internal sealed class TensorRTExecutionProvider(int deviceId, bool fp16, string?
 
     public override int? DeviceId => deviceId;
 
+    // Configuration reads the settings to change some of them and keep the rest (ModelConfiguration.ExecutionProvider.cs).
+    internal bool Fp16 => fp16;
+
+    internal string? EngineCachePath => engineCachePath;
+
     internal override IReadOnlyList<string> RequiredProviders => [ProviderName, CudaExecutionProvider.ProviderName];
 
     public override string ToString() =>
