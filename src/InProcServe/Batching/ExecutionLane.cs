@@ -47,7 +47,8 @@ public sealed class ExecutionLane : IDisposable
     /// <summary>Starts a lane and its workers.</summary>
     /// <param name="name">The lane's name in thread names and messages, such as "cpu" or "cuda:0".</param>
     /// <param name="workers">
-    /// Batches run at the same time. Default: 0, one per processor (for the CPU; give sessions
+    /// Batches run at the same time. Default: 0, one per two processors and at least one (for the CPU: the other
+    /// half serve the callers, whose handlers, continuations and web requests need cores too; give sessions
     /// <see cref="ModelSessionOptions.IntraOpThreads"/> = 1 so workers don't oversubscribe the cores). Use 1 for a GPU.
     /// </param>
     /// <param name="idleSpin">
@@ -67,7 +68,7 @@ public sealed class ExecutionLane : IDisposable
         ArgumentOutOfRangeException.ThrowIfGreaterThan(spin, MaxIdleSpin, nameof(idleSpin));
         spinTime = (long)(spin.TotalSeconds * Stopwatch.Frequency);
         Name = name;
-        Workers = workers == 0 ? Environment.ProcessorCount : workers;
+        Workers = workers == 0 ? DefaultWorkers : workers;
         exited = new CountdownEvent(Workers);
         threads = new Thread[Workers];
         for (var i = 0; i < threads.Length; i++)
@@ -107,6 +108,9 @@ public sealed class ExecutionLane : IDisposable
         Signal();
         return result;
     }
+
+    /// <summary>The workers of a lane whose options don't set them: one per two processors, at least one.</summary>
+    public static int DefaultWorkers => Math.Max(1, Environment.ProcessorCount / 2);
 
     /// <summary>The idle spin of a lane whose options don't set one: 50 µs.</summary>
     public static readonly TimeSpan DefaultIdleSpin = TimeSpan.FromMicroseconds(50);

@@ -10,7 +10,7 @@ public sealed class LaneOptions
     /// <summary>The lane models run on unless they name another: "cpu".</summary>
     public const string DefaultLane = "cpu";
 
-    /// <summary>Worker threads: the most batches the lane runs at the same time. Default: 0, one per processor. Use 1 for a GPU.</summary>
+    /// <summary>Worker threads: the most batches the lane runs at the same time. Default: 0, one per two processors (at least one), leaving the other half to the callers. Use 1 for a GPU.</summary>
     public int Workers { get; set; }
 
     /// <summary>

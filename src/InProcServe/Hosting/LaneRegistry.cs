@@ -19,7 +19,7 @@ internal sealed class LaneRegistry(IOptionsMonitor<LaneOptions> options) : IDisp
                 var settings = options.Get(name);
                 if (settings.Workers < 0)
                 {
-                    throw new InvalidOperationException($"Lane '{name}': Workers is {settings.Workers}; it must be 0 (one per processor) or more. Set InProcServe:Lanes:{name}:Workers or services.ConfigureLane(\"{name}\", …).");
+                    throw new InvalidOperationException($"Lane '{name}': Workers is {settings.Workers}; it must be 0 (one per two processors) or more. Set InProcServe:Lanes:{name}:Workers or services.ConfigureLane(\"{name}\", …).");
                 }
 
                 if (settings.IdleSpin < TimeSpan.Zero || settings.IdleSpin > ExecutionLane.MaxIdleSpin)

@@ -56,7 +56,7 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
         {
             options.Workers = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
                 ? value
-                : throw new InvalidOperationException($"{workers.Path} is '{text}'; it must be a whole number (0 for one worker per processor).");
+                : throw new InvalidOperationException($"{workers.Path} is '{text}'; it must be a whole number (0 for one worker per two processors).");
         }
 
         var spin = configuration.GetSection($"{Root}:Lanes:{name}:IdleSpin");

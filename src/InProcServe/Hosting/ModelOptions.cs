@@ -57,7 +57,7 @@ public sealed class ModelOptions
     /// </summary>
     public bool Optional { get; set; }
 
-    /// <summary>The <see cref="ExecutionLane"/> that runs the model's queued batches, by name. Default: "cpu" (one worker per processor).</summary>
+    /// <summary>The <see cref="ExecutionLane"/> that runs the model's queued batches, by name. Default: "cpu" (one worker per two processors).</summary>
     public string Lane { get; set; } = LaneOptions.DefaultLane;
 
     /// <summary>
