@@ -106,6 +106,7 @@ internal static class Program
 
         var saturation = queued.Max(q => q.PerSecond);
         var openRate = 0.7 * saturation;
+        Open(batcher, openRate, Math.Min(0.5, seconds / 4)); // Warm-up: the send loop's own tiering, as for the closed loops.
         var open = Open(batcher, openRate, seconds);
         var bound = maxDelay.TotalMicroseconds + (2 * rawB64BatchMicroseconds);
         var load = LoadAverage();
