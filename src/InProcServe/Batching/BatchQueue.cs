@@ -76,7 +76,9 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
 
         if (slots.TryTake())
         {
-            return Add(input, Stopwatch.GetTimestamp(), timeout, cancellationToken);
+            // The clock is read only when something needs the time: a MaxDelay, a deadline, a queue-time metric.
+            var needsTime = maxDelay != 0 || timeout.HasValue || Options.DefaultTimeout.HasValue || Observer?.TimesQueue == true;
+            return Add(input, needsTime ? Stopwatch.GetTimestamp() : 0, timeout, cancellationToken);
         }
 
         if (Options.FullMode == QueueFullMode.Reject)
@@ -137,7 +139,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
             for (var i = 0; i < taken; i++)
             {
                 var request = requests[i]!;
-                Observer?.Dequeued(now - request.EnqueuedAt);
+                if (request.EnqueuedAt != 0) Observer?.Dequeued(now - request.EnqueuedAt);
                 try
                 {
                     // A throwing row (a vector of the wrong length) fails its own request; the next one takes its row.

@@ -48,7 +48,7 @@ internal sealed class BatchRequest<TInput, TOutput> : IValueTaskSource<TOutput>,
     /// <summary>The caller's input; read by the lane worker that writes it into a batch.</summary>
     internal TInput Input { get; private set; } = default!;
 
-    /// <summary>When the call was queued (<see cref="Stopwatch"/> timestamp).</summary>
+    /// <summary>When the call was queued (<see cref="Stopwatch"/> timestamp), or 0 when nothing needed the time.</summary>
     internal long EnqueuedAt { get; private set; }
 
     /// <summary>When the deadline passes (<see cref="Stopwatch"/> timestamp; <see cref="long.MaxValue"/> for none).</summary>

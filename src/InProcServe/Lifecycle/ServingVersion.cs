@@ -72,6 +72,8 @@ internal abstract class ServingVersion : IBatchObserver
         Session.Dispose();
     }
 
+    bool IBatchObserver.TimesQueue => metrics.QueueDuration.Enabled;
+
     void IBatchObserver.Dequeued(long elapsed) =>
         metrics.QueueDuration.Record((double)elapsed / Stopwatch.Frequency, modelTag, Tag);
 
