@@ -121,7 +121,7 @@ internal static class Program
         Console.WriteLine();
         Console.WriteLine($"direct: {direct / rawB1:0.000}× raw batch-1 throughput (time per call {rawB1 / direct:0.000}× raw), {allocated:0.##} B allocated per call");
         Console.WriteLine($"open loop p99 {open.P99:0} µs vs bound MaxDelay + 2 × batch-64 run ({rawB64BatchMicroseconds:0.#} µs) = {bound:0} µs: {(open.P99 <= bound ? "met" : "not met")}");
-        Console.WriteLine($"results checked: {Interlocked.Read(ref mismatches)} mismatches; load average {load}");
+        Console.WriteLine($"results checked: {Interlocked.Read(ref mismatches)} mismatches; load average {load}; thread-pool threads at the end {ThreadPool.ThreadCount}");
 
         if (json is not null)
         {
