@@ -150,6 +150,8 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
                 catch (Exception error)
                 {
                     request.Fail(error);
+                    request.ReleaseFromQueue();
+                    requests[i] = null;
                 }
             }
 
