@@ -56,12 +56,12 @@ public sealed partial class ContractGenerator
         public static DiagnosticDescriptor OutputMemberNotSettable { get; } = Error(
             "IPS0009",
             "Output member can't be set",
-            "'{0}' is read from tensor '{1}' but has no set or init accessor and no constructor parameter of the same name, so the generated binder can't assign it");
+            "'{0}' is read from tensor '{1}' but {2}, and no constructor parameter takes its value, so the generated binder can't assign it");
 
         public static DiagnosticDescriptor InputMemberNotReadable { get; } = Error(
             "IPS0010",
             "Input member can't be read",
-            "'{0}' is written into tensor '{1}' but has no get accessor");
+            "'{0}' is written into tensor '{1}' but {2}");
 
         public static DiagnosticDescriptor OutputTypeNotConstructible { get; } = Error(
             "IPS0011",
@@ -71,7 +71,7 @@ public sealed partial class ContractGenerator
         public static DiagnosticDescriptor NoTensorMembers { get; } = new(
             "IPS0012",
             "Model contract maps no tensors",
-            "'{0}' is marked {1} but none of its fields or properties has a Tensor attribute",
+            "'{0}' is marked {1} but none of its fields or properties, declared or inherited, has a Tensor attribute",
             Category,
             DiagnosticSeverity.Warning,
             isEnabledByDefault: true);

@@ -25,13 +25,15 @@ public sealed partial class ContractGenerator
 
         private readonly INamedTypeSymbol type;
         private readonly ContractRole role;
+        private readonly Compilation compilation;
         private readonly CancellationToken cancellationToken;
         private readonly List<DiagnosticInfo> diagnostics = [];
 
-        private Parser(INamedTypeSymbol type, ContractRole role, CancellationToken cancellationToken)
+        private Parser(INamedTypeSymbol type, ContractRole role, Compilation compilation, CancellationToken cancellationToken)
         {
             this.type = type;
             this.role = role;
+            this.compilation = compilation;
             this.cancellationToken = cancellationToken;
         }
 
@@ -39,10 +41,13 @@ public sealed partial class ContractGenerator
 
         private string InterfaceName => role == ContractRole.Input ? "IModelInput" : "IModelOutput";
 
-        /// <summary>Parses <paramref name="type"/> as a contract of the given role.</summary>
-        public static ContractResult Parse(INamedTypeSymbol type, ContractRole role, CancellationToken cancellationToken)
+        /// <summary>
+        /// Parses <paramref name="type"/> as a contract of the given role; <paramref name="compilation"/> is the one
+        /// that declares it, which decides what the generated binder can reach in its base types.
+        /// </summary>
+        public static ContractResult Parse(INamedTypeSymbol type, ContractRole role, Compilation compilation, CancellationToken cancellationToken)
         {
-            var parser = new Parser(type, role, cancellationToken);
+            var parser = new Parser(type, role, compilation, cancellationToken);
             var contract = parser.Parse();
             var hasError = parser.diagnostics.Any(d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error);
             return new ContractResult(hasError ? null : contract, parser.diagnostics.ToImmutableEquatableArray());
@@ -116,28 +121,19 @@ public sealed partial class ContractGenerator
             return $"{safe}.{(role == ContractRole.Input ? "ModelInput" : "ModelOutput")}.g.cs";
         }
 
-        /// <summary>Finds every member with a Tensor attribute (on itself or, for a positional record property, on its parameter).</summary>
+        /// <summary>
+        /// Finds every member with a Tensor attribute (on itself or, for a positional record property, on its
+        /// parameter), declared on the type or inherited from its base types: base types' members first, each
+        /// type's in declaration order.
+        /// </summary>
         private List<ParsedMember> ParseMembers()
         {
-            var positional = PositionalParameterAttributes();
             var members = new List<ParsedMember>();
-            foreach (var symbol in type.GetMembers())
+            foreach (var (symbol, attribute) in TensorMembers())
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                if (symbol.IsImplicitlyDeclared || symbol is not (IFieldSymbol or IPropertySymbol))
-                {
-                    continue;
-                }
-
-                var attribute = TensorAttribute(symbol) ?? (positional.TryGetValue(symbol.Name, out var onParameter) ? onParameter : null);
-                if (attribute is null)
-                {
-                    continue;
-                }
-
                 if (symbol.IsStatic || symbol is IPropertySymbol { IsIndexer: true })
                 {
-                    Report(DiagnosticDescriptors.TensorMemberNotInstance, symbol.Locations.FirstOrDefault(), symbol.Name,
+                    Report(DiagnosticDescriptors.TensorMemberNotInstance, LocationOf(symbol), MemberName(symbol),
                         symbol.IsStatic ? "it is static; only instance fields and properties hold a row" : "it is an indexer");
                     continue;
                 }
@@ -152,13 +148,78 @@ public sealed partial class ContractGenerator
         }
 
         /// <summary>
-        /// Tensor attributes written on primary constructor parameters, by parameter name. On a record such a
-        /// parameter is its positional property; anywhere else it maps to no member, which is reported.
+        /// The fields and properties that carry a Tensor attribute, from the type and every base type up to object.
+        /// A name is bound once, through its most-derived declaration, as C# member lookup finds it: a member hidden
+        /// (<c>new</c>) or overridden in a more-derived type is skipped. An override without an attribute of its own
+        /// keeps the one of the member it overrides (it is the same member: the binder reading the base declaration
+        /// would call the override anyway); a member that hides without one hides the mapping too. A member the
+        /// contract type can't reach (private to a base type) hides nothing, as in C#; if it has an attribute it is
+        /// kept, so that the checks report why the binder can't use it.
         /// </summary>
-        private Dictionary<string, AttributeData> PositionalParameterAttributes()
+        private List<(ISymbol Symbol, AttributeData Attribute)> TensorMembers()
+        {
+            var levels = new List<List<(ISymbol, AttributeData)>>();
+            var declaredBelow = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var declaring in Hierarchy())
+            {
+                var positional = PositionalParameterAttributes(declaring);
+                var level = new List<(ISymbol, AttributeData)>();
+                var declaredHere = new List<string>();
+                foreach (var symbol in declaring.GetMembers())
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (declaredBelow.Contains(symbol.Name))
+                    {
+                        continue;
+                    }
+
+                    if (symbol.CanBeReferencedByName && IsReachable(symbol))
+                    {
+                        declaredHere.Add(symbol.Name);
+                    }
+
+                    if (symbol.IsImplicitlyDeclared || symbol is not (IFieldSymbol or IPropertySymbol))
+                    {
+                        continue;
+                    }
+
+                    var attribute = TensorAttribute(symbol)
+                        ?? (positional.TryGetValue(symbol.Name, out var onParameter) ? onParameter : null)
+                        ?? OverriddenTensorAttribute(symbol);
+                    if (attribute is not null)
+                    {
+                        level.Add((symbol, attribute));
+                    }
+                }
+
+                declaredBelow.UnionWith(declaredHere);
+                levels.Add(level);
+            }
+
+            levels.Reverse();
+            return levels.SelectMany(level => level).ToList();
+        }
+
+        /// <summary>The contract type, then its base types up to, not including, object (or ValueType for a struct).</summary>
+        private IEnumerable<INamedTypeSymbol> Hierarchy()
+        {
+            for (var t = type; t is not null && t.SpecialType is not (SpecialType.System_Object or SpecialType.System_ValueType); t = t.BaseType)
+            {
+                yield return t;
+            }
+        }
+
+        /// <summary>
+        /// Tensor attributes written on primary constructor parameters of <paramref name="declaring"/>, by
+        /// parameter name. On a record such a parameter is its positional property; anywhere else it maps to no
+        /// member, which is reported. A type from metadata keeps no syntax to tell its primary constructor by, so
+        /// there a parameter counts as positional when the record has a property of its name and type, and is
+        /// otherwise left alone: that is the other assembly's mistake, with no source here to point at.
+        /// </summary>
+        private Dictionary<string, AttributeData> PositionalParameterAttributes(INamedTypeSymbol declaring)
         {
             var byName = new Dictionary<string, AttributeData>(StringComparer.Ordinal);
-            foreach (var constructor in type.InstanceConstructors)
+            foreach (var constructor in declaring.InstanceConstructors)
             {
                 foreach (var parameter in constructor.Parameters)
                 {
@@ -168,13 +229,14 @@ public sealed partial class ContractGenerator
                     }
 
                     var syntax = parameter.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax(cancellationToken);
-                    var isPositional = type.IsRecord && syntax is ParameterSyntax && type.GetMembers(parameter.Name).Any(m =>
-                        m is IPropertySymbol && m.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) == syntax));
+                    var isPositional = declaring.IsRecord && declaring.GetMembers(parameter.Name).Any(m => m is IPropertySymbol property && (syntax is null
+                        ? !property.IsStatic && SymbolEqualityComparer.Default.Equals(property.Type, parameter.Type)
+                        : property.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) == syntax)));
                     if (isPositional)
                     {
                         byName[parameter.Name] = attribute;
                     }
-                    else
+                    else if (syntax is not null)
                     {
                         Report(DiagnosticDescriptors.TensorMemberNotInstance, parameter.Locations.FirstOrDefault(), parameter.Name,
                             "it is a constructor parameter, not a positional record property; put the attribute on a field or property");
@@ -185,12 +247,27 @@ public sealed partial class ContractGenerator
             return byName;
         }
 
+        /// <summary>The attribute of the nearest member that <paramref name="symbol"/> overrides and that has one.</summary>
+        private static AttributeData? OverriddenTensorAttribute(ISymbol symbol)
+        {
+            for (var property = (symbol as IPropertySymbol)?.OverriddenProperty; property is not null; property = property.OverriddenProperty)
+            {
+                if (TensorAttribute(property) is { } attribute)
+                {
+                    return attribute;
+                }
+            }
+
+            return null;
+        }
+
         private static AttributeData? TensorAttribute(ISymbol symbol) =>
             symbol.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == TensorAttributeName);
 
         private ParsedMember? ParseMember(ISymbol symbol, AttributeData attribute)
         {
-            var location = symbol.Locations.FirstOrDefault();
+            var location = LocationOf(symbol);
+            var name = MemberName(symbol);
             var memberType = symbol is IFieldSymbol field ? field.Type : ((IPropertySymbol)symbol).Type;
             var tensorName = attribute.ConstructorArguments.FirstOrDefault().Value as string;
             var column = -1;
@@ -215,9 +292,9 @@ public sealed partial class ContractGenerator
                 return Invalid("the tensor name is empty");
             }
 
-            if (role == ContractRole.Input && symbol is IPropertySymbol { GetMethod: null })
+            if (role == ContractRole.Input && Unreadable(symbol) is { } unreadable)
             {
-                Report(DiagnosticDescriptors.InputMemberNotReadable, location, symbol.Name, tensorName!);
+                Report(DiagnosticDescriptors.InputMemberNotReadable, location, name, tensorName!, unreadable);
                 return null;
             }
 
@@ -239,7 +316,7 @@ public sealed partial class ContractGenerator
 
             if (Vector(memberType) is not { } vector)
             {
-                Report(DiagnosticDescriptors.UnsupportedMemberType, location, symbol.Name, memberType.ToDisplayString());
+                Report(DiagnosticDescriptors.UnsupportedMemberType, location, name, memberType.ToDisplayString());
                 return null;
             }
 
@@ -278,7 +355,7 @@ public sealed partial class ContractGenerator
             }
             else
             {
-                Report(DiagnosticDescriptors.MissingVectorLength, location, symbol.Name);
+                Report(DiagnosticDescriptors.MissingVectorLength, location, name);
                 return null;
             }
 
@@ -297,7 +374,7 @@ public sealed partial class ContractGenerator
 
             ParsedMember? Invalid(string reason)
             {
-                Report(DiagnosticDescriptors.InvalidTensorArguments, location, symbol.Name, reason);
+                Report(DiagnosticDescriptors.InvalidTensorArguments, location, name, reason);
                 return null;
             }
         }
@@ -381,8 +458,8 @@ public sealed partial class ContractGenerator
 
             return tensors;
 
-            static string Describe(List<ParsedMember> list) =>
-                string.Join(", ", list.Select(m => m.Kind == MemberKind.Column ? $"{m.Symbol.Name} (column {m.Column})" : m.Symbol.Name));
+            string Describe(List<ParsedMember> list) =>
+                string.Join(", ", list.Select(m => m.Kind == MemberKind.Column ? $"{MemberName(m.Symbol)} (column {m.Column})" : MemberName(m.Symbol)));
         }
 
         private bool ColumnsFit(string tensor, List<ParsedMember> columns)
@@ -392,7 +469,7 @@ public sealed partial class ContractGenerator
             foreach (var other in columns.Skip(1).Where(m => m.Element != first.Element))
             {
                 Report(DiagnosticDescriptors.ConflictingElementTypes, other.Location, tensor,
-                    first.Element.Keyword, first.Symbol.Name, other.Element.Keyword, other.Symbol.Name);
+                    first.Element.Keyword, MemberName(first.Symbol), other.Element.Keyword, MemberName(other.Symbol));
                 fits = false;
             }
 
@@ -401,7 +478,7 @@ public sealed partial class ContractGenerator
             {
                 if (byColumn.TryGetValue(member.Column, out var earlier))
                 {
-                    Report(DiagnosticDescriptors.DuplicateColumn, member.Location, member.Column.ToString(), tensor, earlier.Symbol.Name, member.Symbol.Name);
+                    Report(DiagnosticDescriptors.DuplicateColumn, member.Location, member.Column.ToString(), tensor, MemberName(earlier.Symbol), MemberName(member.Symbol));
                     fits = false;
                 }
                 else
@@ -436,14 +513,12 @@ public sealed partial class ContractGenerator
                 return [];
             }
 
-            var byName = members.ToDictionary(m => m.Symbol.Name, StringComparer.OrdinalIgnoreCase);
             IMethodSymbol? chosen = null;
             foreach (var constructor in type.InstanceConstructors)
             {
                 var isCopyConstructor = type.IsRecord && constructor.Parameters.Length == 1
                     && SymbolEqualityComparer.Default.Equals(constructor.Parameters[0].Type, type);
-                var allMapped = constructor.Parameters.All(p =>
-                    byName.TryGetValue(p.Name, out var m) && SymbolEqualityComparer.Default.Equals(p.Type, m.Type));
+                var allMapped = constructor.Parameters.All(p => MemberFor(p, members) is not null);
                 if (!isCopyConstructor && allMapped && (chosen is null || constructor.Parameters.Length > chosen.Parameters.Length))
                 {
                     chosen = constructor;
@@ -457,26 +532,23 @@ public sealed partial class ContractGenerator
                 return [];
             }
 
-            var arguments = chosen.Parameters.Select(p => byName[p.Name].Symbol.Name).ToList();
+            var arguments = chosen.Parameters.Select(p => MemberFor(p, members)!.Symbol.Name).ToList();
             var initialized = new HashSet<string>(members.Select(m => m.Symbol.Name).Except(arguments), StringComparer.Ordinal);
             foreach (var member in members.Where(m => initialized.Contains(m.Symbol.Name)))
             {
-                var settable = member.Symbol switch
+                if (Unsettable(member.Symbol) is { } unsettable)
                 {
-                    IFieldSymbol field => !field.IsReadOnly && !field.IsConst,
-                    IPropertySymbol property => property.SetMethod is not null,
-                    _ => false,
-                };
-                if (!settable)
-                {
-                    Report(DiagnosticDescriptors.OutputMemberNotSettable, member.Location, member.Symbol.Name, member.TensorName);
+                    Report(DiagnosticDescriptors.OutputMemberNotSettable, member.Location, MemberName(member.Symbol), member.TensorName, unsettable);
                 }
             }
 
+            // A required member of a base type must be set too; C# forbids hiding one, so each name is one member.
             var setsRequired = chosen.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == SetsRequiredMembersAttributeName);
-            var unset = type.GetMembers()
+            var unset = Hierarchy()
+                .SelectMany(t => t.GetMembers())
                 .Where(m => m is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true } && !initialized.Contains(m.Name))
-                .Select(m => m.Name)
+                .GroupBy(m => m.Name, StringComparer.Ordinal)
+                .Select(g => MemberName(g.First()))
                 .ToList();
             if (!setsRequired && unset.Count > 0)
             {
@@ -486,6 +558,90 @@ public sealed partial class ContractGenerator
 
             return arguments;
         }
+
+        /// <summary>
+        /// The member whose value a constructor parameter takes: one of the same type whose name matches, exactly
+        /// or else ignoring case (a record's "probability" parameter for its "Probability" property); null if none.
+        /// </summary>
+        private static ParsedMember? MemberFor(IParameterSymbol parameter, List<ParsedMember> members) =>
+            members
+                .Where(m => string.Equals(m.Symbol.Name, parameter.Name, StringComparison.OrdinalIgnoreCase) && SymbolEqualityComparer.Default.Equals(m.Type, parameter.Type))
+                .OrderBy(m => m.Symbol.Name == parameter.Name ? 0 : 1)
+                .FirstOrDefault();
+
+        /// <summary>Why the binder can't read an input member, or null when it can.</summary>
+        private string? Unreadable(ISymbol symbol)
+        {
+            if (!IsReachable(symbol))
+            {
+                return Unreachable("is", symbol);
+            }
+
+            if (symbol is not IPropertySymbol property)
+            {
+                return null;
+            }
+
+            var getter = Accessor(property, p => p.GetMethod);
+            return getter is null ? "has no get accessor" : IsReachable(getter) ? null : Unreachable("its get accessor is", getter);
+        }
+
+        /// <summary>Why the binder can't set an output member in an object initializer, or null when it can.</summary>
+        private string? Unsettable(ISymbol symbol)
+        {
+            if (!IsReachable(symbol))
+            {
+                return Unreachable("is", symbol);
+            }
+
+            switch (symbol)
+            {
+                case IFieldSymbol { IsReadOnly: true }:
+                    return "is a readonly field";
+                case IPropertySymbol property:
+                    var setter = Accessor(property, p => p.SetMethod);
+                    return setter is null ? "has no set or init accessor"
+                        : IsReachable(setter) ? null
+                        : Unreachable(setter.IsInitOnly ? "its init accessor is" : "its set accessor is", setter);
+                default:
+                    return null;
+            }
+        }
+
+        /// <summary>An accessor of <paramref name="property"/>, or of the member it overrides when the override leaves that accessor out.</summary>
+        private static IMethodSymbol? Accessor(IPropertySymbol property, Func<IPropertySymbol, IMethodSymbol?> pick)
+        {
+            for (var p = property; p is not null; p = p.OverriddenProperty)
+            {
+                if (pick(p) is { } accessor)
+                {
+                    return accessor;
+                }
+            }
+
+            return null;
+        }
+
+        /// <summary>
+        /// Whether the binder, generated into the contract type, can name <paramref name="symbol"/> on a value of that
+        /// type: always for the type's own members, for a base type's as C# access rules say (not private, not
+        /// internal to another assembly).
+        /// </summary>
+        private bool IsReachable(ISymbol symbol) => compilation.IsSymbolAccessibleWithin(symbol, type, type);
+
+        /// <summary>Why a member or accessor of a base type is out of the binder's reach: "its init accessor is private in 'ScoreBase'".</summary>
+        private static string Unreachable(string subject, ISymbol symbol) =>
+            $"{subject} {SyntaxFacts.GetText(symbol.DeclaredAccessibility)} in '{symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}'";
+
+        /// <summary>Where to report a problem with a member: its declaration, or the contract type when it was declared in metadata.</summary>
+        private Location? LocationOf(ISymbol symbol) =>
+            symbol.Locations.FirstOrDefault(l => l.IsInSource) ?? type.Locations.FirstOrDefault();
+
+        /// <summary>A member as messages name it; an inherited one with the type declaring it ("TransactionBase.Amount"), since that is where to look.</summary>
+        private string MemberName(ISymbol symbol) =>
+            SymbolEqualityComparer.Default.Equals(symbol.ContainingType, type)
+                ? symbol.Name
+                : $"{symbol.ContainingType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}.{symbol.Name}";
 
         private MemberSpec ToSpec(ParsedMember member) => new(
             member.Symbol.Name,

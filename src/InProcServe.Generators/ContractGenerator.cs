@@ -43,7 +43,7 @@ public sealed partial class ContractGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(
                 attribute,
                 static (node, _) => node is TypeDeclarationSyntax,
-                (syntax, cancellationToken) => Parser.Parse((INamedTypeSymbol)syntax.TargetSymbol, role, cancellationToken))
+                (syntax, cancellationToken) => Parser.Parse((INamedTypeSymbol)syntax.TargetSymbol, role, syntax.SemanticModel.Compilation, cancellationToken))
             .WithTrackingName(trackingName);
 
         context.RegisterSourceOutput(contracts, static (output, result) =>

@@ -188,7 +188,7 @@ public sealed class ContractGeneratorDiagnosticTests
             """);
 
         AssertDiagnostic(diagnostic, "IPS0009", "Probability",
-            "'Probability' is read from tensor 'probability' but has no set or init accessor and no constructor parameter of the same name, so the generated binder can't assign it");
+            "'Probability' is read from tensor 'probability' but has no set or init accessor, and no constructor parameter takes its value, so the generated binder can't assign it");
     }
 
     [Fact]
@@ -264,7 +264,7 @@ public sealed class ContractGeneratorDiagnosticTests
             [ModelInput] public partial record Transaction(float Amount);
             """);
 
-        AssertDiagnostic(diagnostic, "IPS0012", "Transaction", "'Transaction' is marked [ModelInput] but none of its fields or properties has a Tensor attribute");
+        AssertDiagnostic(diagnostic, "IPS0012", "Transaction", "'Transaction' is marked [ModelInput] but none of its fields or properties, declared or inherited, has a Tensor attribute");
         Assert.Equal(DiagnosticSeverity.Warning, diagnostic.Severity);
     }
 
@@ -294,6 +294,81 @@ public sealed class ContractGeneratorDiagnosticTests
 
         AssertDiagnostic(diagnostic, "IPS0013", "amount",
             "'amount' can't be mapped to a tensor: it is a constructor parameter, not a positional record property; put the attribute on a field or property");
+    }
+
+    [Fact]
+    public void IPS0004_a_column_of_a_base_type_filled_again_in_the_derived_type()
+    {
+        var diagnostic = Single("""
+            public abstract record TransactionBase { [Tensor("features", Column = 0)] public float Amount { get; init; } }
+            [ModelInput] public partial record Transaction : TransactionBase { [Tensor("features", Column = 0)] public float Hour { get; init; } }
+            """);
+
+        AssertDiagnostic(diagnostic, "IPS0004", "Hour", "Column 0 of tensor 'features' is mapped by both TransactionBase.Amount and Hour");
+    }
+
+    [Fact]
+    public void IPS0002_a_member_of_a_base_type_from_another_assembly_is_reported_at_the_contract_type()
+    {
+        // The member has no source here, so the diagnostic points at the type that inherits it, and names its declaring type.
+        var library = GeneratorHarness.Library("Shared", """
+            namespace Shared;
+            public abstract class TransactionBase { [InProcServe.Tensor("amount")] public decimal Amount { get; set; } }
+            """);
+
+        var diagnostic = Single("""
+            [ModelInput] public partial class Transaction : Shared.TransactionBase { [Tensor("time")] public float Time { get; set; } }
+            """, library);
+
+        AssertDiagnostic(diagnostic, "IPS0002", "Transaction",
+            "'TransactionBase.Amount' has type 'decimal', which can't be bound to a tensor: use float, double, Half, an integer type, bool or an enum, or a T[], ReadOnlyMemory<T> or [InlineArray] struct of one of them");
+    }
+
+    [Fact]
+    public void IPS0009_an_inherited_output_member_whose_setter_is_private_to_the_base_type()
+    {
+        var diagnostic = Single("""
+            public abstract class ScoreBase { [Tensor("probability")] public float Probability { get; private set; } }
+            [ModelOutput] public partial class Score : ScoreBase { [Tensor("label")] public long Label { get; init; } }
+            """);
+
+        AssertDiagnostic(diagnostic, "IPS0009", "Probability",
+            "'ScoreBase.Probability' is read from tensor 'probability' but its set accessor is private in 'ScoreBase', and no constructor parameter takes its value, so the generated binder can't assign it");
+    }
+
+    [Fact]
+    public void IPS0009_an_inherited_private_output_field()
+    {
+        var diagnostic = Single("""
+            public abstract class ScoreBase { [Tensor("probability")] private float probability; public float Probability => probability; }
+            [ModelOutput] public partial class Score : ScoreBase;
+            """);
+
+        AssertDiagnostic(diagnostic, "IPS0009", "probability",
+            "'ScoreBase.probability' is read from tensor 'probability' but is private in 'ScoreBase', and no constructor parameter takes its value, so the generated binder can't assign it");
+    }
+
+    [Fact]
+    public void IPS0010_an_inherited_input_member_whose_getter_is_private_to_the_base_type()
+    {
+        var diagnostic = Single("""
+            public abstract class TransactionBase { [Tensor("amount")] public float Amount { private get; set; } }
+            [ModelInput] public partial class Transaction : TransactionBase;
+            """);
+
+        AssertDiagnostic(diagnostic, "IPS0010", "Amount", "'TransactionBase.Amount' is written into tensor 'amount' but its get accessor is private in 'TransactionBase'");
+    }
+
+    [Fact]
+    public void IPS0011_a_required_member_of_a_base_type_that_no_tensor_sets()
+    {
+        var diagnostic = Single("""
+            public abstract class ScoreBase { public required string Model { get; init; } }
+            [ModelOutput] public partial class Score : ScoreBase { [Tensor("probability")] public float Probability { get; set; } }
+            """);
+
+        AssertDiagnostic(diagnostic, "IPS0011", "Score",
+            "'Score' can't be created by the generated binder: its required member ScoreBase.Model is not read from a tensor");
     }
 
     [Fact]
@@ -327,10 +402,10 @@ public sealed class ContractGeneratorDiagnosticTests
     }
 
     /// <summary>Runs the generator and returns its one diagnostic; the generated code, if any, must compile.</summary>
-    private Diagnostic Single(string source)
+    private Diagnostic Single(string source, params MetadataReference[] libraries)
     {
         compiled = "using InProcServe;\n" + source;
-        var outcome = GeneratorHarness.Run(compiled);
+        var outcome = GeneratorHarness.Run(libraries, compiled);
         var diagnostic = Assert.Single(outcome.Diagnostics);
         if (diagnostic.Severity == DiagnosticSeverity.Error)
         {

@@ -58,7 +58,29 @@ public sealed class ContractGeneratorEmitterTests
         Assert.Equal(["Shop.IModels.Request.ModelInput.g.cs", "Shop.Outer_T_.Score.ModelOutput.g.cs"], outcome.Sources.Keys.Order());
     }
 
-    /// <summary>The baseline cases: the fraud contract of the README, every vector form, every scalar form.</summary>
+    [Fact]
+    public void A_contract_derived_from_another_contract_gets_a_binder_of_its_own_and_both_compile_cleanly()
+    {
+        var outcome = GeneratorHarness.Run("""
+            using InProcServe;
+            namespace Shop;
+            [ModelInput] public partial record Transaction([Tensor("features", Column = 0)] float Amount);
+            [ModelInput] public partial record CardTransaction(float Amount, [Tensor("features", Column = 1)] float Hour) : Transaction(Amount);
+            [ModelOutput] public partial record Score([Tensor("probability")] float Probability);
+            [ModelOutput] public sealed partial record LabeledScore([Tensor("label")] long Label) : Score(0f);
+            """);
+
+        Assert.Empty(outcome.Diagnostics);
+        Assert.Empty(outcome.CompilationProblems);
+        Assert.Contains("ImmutableArray.Create<int>(2), \"Amount, Hour\")", outcome.Sources["Shop.CardTransaction.ModelInput.g.cs"]);
+        Assert.Contains("ImmutableArray.Create<int>(1), \"Amount\")", outcome.Sources["Shop.Transaction.ModelInput.g.cs"]);
+        Assert.Contains("new global::Shop.LabeledScore(r1[0])", outcome.Sources["Shop.LabeledScore.ModelOutput.g.cs"]);
+    }
+
+    /// <summary>
+    /// The baseline cases: the fraud contract of the README, every vector form, every scalar form, and members
+    /// inherited from base types.
+    /// </summary>
     private static readonly Dictionary<string, string> Sources = new()
     {
         ["Fraud"] = """
@@ -138,6 +160,45 @@ public sealed class ContractGeneratorEmitterTests
                     [Tensor("top", Length = 2)] public ReadOnlyMemory<Label> Top { get; set; }
                     [Tensor("scores", Length = 3)] public ReadOnlyMemory<float> Scores;
                 }
+            }
+            """,
+        ["Inherited"] = """
+            using InProcServe;
+
+            namespace Demo.Inherited;
+
+            /// <summary>Columns every transaction has, declared once.</summary>
+            public abstract record TransactionBase
+            {
+                [Tensor("features", Column = 0)] public float Amount { get; init; }
+                [Tensor("features", Column = 2)] public virtual float Distance { get; init; }
+                [Tensor("channel")] protected int Channel { get; init; }
+            }
+
+            /// <summary>A positional record in the middle of the chain.</summary>
+            public abstract record CardTransaction([Tensor("features", Column = 1)] float Hour) : TransactionBase;
+
+            /// <summary>Binds Amount, Hour and Distance (through its override) into one tensor, and its own history.</summary>
+            [ModelInput]
+            public partial record Transaction(float Hour) : CardTransaction(Hour)
+            {
+                public override float Distance { get => base.Distance; init => base.Distance = value; }
+                [Tensor("history", Length = 4)] public float[] History { get; init; } = [];
+            }
+
+            /// <summary>An output base: one member set through the constructor, one through a protected init accessor.</summary>
+            public abstract class ScoreBase
+            {
+                protected ScoreBase(float probability) => Probability = probability;
+                [Tensor("probability")] public float Probability { get; }
+                [Tensor("label")] public long Label { get; protected init; }
+            }
+
+            [ModelOutput]
+            public sealed partial class FraudScore : ScoreBase
+            {
+                public FraudScore(float probability) : base(probability) { }
+                [Tensor("logits", Length = 2)] public float[] Logits { get; init; } = [];
             }
             """,
         ["Scalars"] = """

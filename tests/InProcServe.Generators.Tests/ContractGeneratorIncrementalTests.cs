@@ -61,6 +61,38 @@ public sealed class ContractGeneratorIncrementalTests
         Assert.Contains("ImmutableArray.Create<int>(31)", result.GeneratedSources.Single(s => s.HintName.Contains("Transaction")).SourceText.ToString());
     }
 
+    [Fact]
+    public void Changing_a_base_type_in_another_file_reruns_the_contract_that_inherits_from_it()
+    {
+        const string derived = """
+            using InProcServe;
+            namespace Demo;
+            [ModelInput] public partial record CardTransaction : TransactionBase { [Tensor("features", Column = 1)] public float Hour { get; init; } }
+            [ModelOutput] public partial record FraudScore([Tensor("probability")] float Probability);
+            """;
+        const string baseType = """
+            using InProcServe;
+            namespace Demo;
+            public abstract record TransactionBase { [Tensor("features", Column = 0)] public float Amount { get; init; } }
+            """;
+        var (driver, compilation) = RunOnce(derived, baseType);
+
+        var withMethod = baseType.Replace("init; } }", "init; } public float Twice() => 2 * Amount; }");
+        var withColumn = baseType.Replace("init; } }", "init; } [Tensor(\"features\", Column = 2)] public float Distance { get; init; } }");
+        Assert.NotEqual(baseType, withMethod);
+        Assert.NotEqual(baseType, withColumn);
+
+        var unrelatedEdit = Replace(compilation, 1, withMethod);
+        driver = driver.RunGenerators(unrelatedEdit);
+        AssertAll(driver.GetRunResult().Results.Single(), ContractGenerator.TrackingNames.InputContracts, IncrementalStepRunReason.Unchanged);
+
+        var result = driver.RunGenerators(Replace(unrelatedEdit, 1, withColumn)).GetRunResult().Results.Single();
+
+        AssertAll(result, ContractGenerator.TrackingNames.InputContracts, IncrementalStepRunReason.Modified);
+        AssertAll(result, ContractGenerator.TrackingNames.OutputContracts, IncrementalStepRunReason.Unchanged);
+        Assert.Contains("\"Amount, Hour, Distance\"", result.GeneratedSources.Single(s => s.HintName.Contains("CardTransaction")).SourceText.ToString());
+    }
+
     private static (GeneratorDriver Driver, Compilation Compilation) RunOnce(params string[] sources)
     {
         var compilation = GeneratorHarness.Compile(sources);

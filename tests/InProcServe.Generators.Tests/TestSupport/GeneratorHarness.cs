@@ -12,13 +12,31 @@ internal static class GeneratorHarness
 
     private static readonly ImmutableArray<MetadataReference> References = LoadReferences();
 
+    private static readonly CSharpCompilationOptions Options = new(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable);
+
     /// <summary>A compilation of <paramref name="sources"/> (each one file) referencing the runtime.</summary>
-    internal static CSharpCompilation Compile(params string[] sources) =>
+    internal static CSharpCompilation Compile(params string[] sources) => Compile([], sources);
+
+    /// <summary>A compilation of <paramref name="sources"/> referencing the runtime and <paramref name="libraries"/>.</summary>
+    internal static CSharpCompilation Compile(MetadataReference[] libraries, params string[] sources) =>
         CSharpCompilation.Create(
             "Contracts",
             sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: $"Source{i}.cs")),
-            References,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+            References.AddRange(libraries),
+            Options);
+
+    /// <summary>
+    /// <paramref name="source"/> built into an assembly named <paramref name="name"/> and referenced as metadata, as a
+    /// package is: its types have symbols but no syntax in the compilations that reference it.
+    /// </summary>
+    internal static MetadataReference Library(string name, string source)
+    {
+        var compilation = CSharpCompilation.Create(name, [CSharpSyntaxTree.ParseText(source, ParseOptions)], References, Options);
+        using var image = new MemoryStream();
+        var emitted = compilation.Emit(image);
+        Assert.True(emitted.Success, string.Join(Environment.NewLine, emitted.Diagnostics));
+        return MetadataReference.CreateFromImage(image.ToArray());
+    }
 
     /// <summary>A driver that records the generator's tracked steps, for caching tests.</summary>
     internal static GeneratorDriver CreateDriver() =>
@@ -28,9 +46,12 @@ internal static class GeneratorHarness
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     /// <summary>Runs the generator over <paramref name="sources"/>.</summary>
-    internal static GeneratorOutcome Run(params string[] sources)
+    internal static GeneratorOutcome Run(params string[] sources) => Run([], sources);
+
+    /// <summary>Runs the generator over <paramref name="sources"/>, which may use types of <paramref name="libraries"/>.</summary>
+    internal static GeneratorOutcome Run(MetadataReference[] libraries, params string[] sources)
     {
-        var compilation = Compile(sources);
+        var compilation = Compile(libraries, sources);
         var driver = CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
         return new GeneratorOutcome(driver.GetRunResult(), output);
     }

@@ -32,6 +32,29 @@ public sealed class GeneratedContractTests
     }
 
     [Fact]
+    public void Fraud_with_columns_and_an_output_inherited_from_base_records_matches_the_numpy_reference()
+    {
+        using var session = ModelSession.Load(TestModels.Path("fraud"));
+        using var runner = session.CreateRunner<ScoredCardPayment, CardRiskScore>(maxBatchSize: 5);
+        var reference = TestModels.Reference("fraud");
+
+        foreach (var referenceCase in reference.Cases)
+        {
+            var inputs = Floats(referenceCase.Inputs[0]).Chunk(30).Select(row => ScoredCardPayment.From(row)).ToArray();
+            var expected = Floats(referenceCase.Outputs[0]);
+            var bulk = new CardRiskScore[inputs.Length];
+
+            runner.Predict(inputs, bulk);
+
+            for (var i = 0; i < inputs.Length; i++)
+            {
+                Assert.Equal(expected[i], runner.Predict(inputs[i]).Probability, reference.Tolerance);
+                Assert.Equal(expected[i], bulk[i].Probability, reference.Tolerance);
+            }
+        }
+    }
+
+    [Fact]
     public void Fraud_with_a_float_array_a_memory_and_an_inline_array_matches_the_numpy_reference()
     {
         var reference = TestModels.Reference("fraud").Cases[0];

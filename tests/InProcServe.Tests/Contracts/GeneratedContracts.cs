@@ -47,6 +47,72 @@ public partial record Transaction(
 [ModelOutput]
 public partial record FraudScore([Tensor("probability")] float Probability);
 
+/// <summary>What every payment row has, declared on a base type: its time (column 0) and amount (column 29).</summary>
+public abstract record PaymentRow
+{
+    [Tensor("features", Column = 0)] public float Time { get; init; }
+    [Tensor("features", Column = 29)] public float Amount { get; init; }
+}
+
+/// <summary>A card payment: the first 14 anonymized components, between <see cref="PaymentRow"/> and the contract.</summary>
+public abstract record CardPaymentRow : PaymentRow
+{
+    [Tensor("features", Column = 1)] public float V1 { get; init; }
+    [Tensor("features", Column = 2)] public float V2 { get; init; }
+    [Tensor("features", Column = 3)] public float V3 { get; init; }
+    [Tensor("features", Column = 4)] public float V4 { get; init; }
+    [Tensor("features", Column = 5)] public float V5 { get; init; }
+    [Tensor("features", Column = 6)] public float V6 { get; init; }
+    [Tensor("features", Column = 7)] public float V7 { get; init; }
+    [Tensor("features", Column = 8)] public float V8 { get; init; }
+    [Tensor("features", Column = 9)] public float V9 { get; init; }
+    [Tensor("features", Column = 10)] public float V10 { get; init; }
+    [Tensor("features", Column = 11)] public float V11 { get; init; }
+    [Tensor("features", Column = 12)] public float V12 { get; init; }
+    [Tensor("features", Column = 13)] public float V13 { get; init; }
+    [Tensor("features", Column = 14)] public float V14 { get; init; }
+}
+
+/// <summary>fraud.onnx as 30 columns, 16 of them inherited from two base records.</summary>
+[ModelInput]
+public sealed partial record ScoredCardPayment : CardPaymentRow
+{
+    [Tensor("features", Column = 15)] public float V15 { get; init; }
+    [Tensor("features", Column = 16)] public float V16 { get; init; }
+    [Tensor("features", Column = 17)] public float V17 { get; init; }
+    [Tensor("features", Column = 18)] public float V18 { get; init; }
+    [Tensor("features", Column = 19)] public float V19 { get; init; }
+    [Tensor("features", Column = 20)] public float V20 { get; init; }
+    [Tensor("features", Column = 21)] public float V21 { get; init; }
+    [Tensor("features", Column = 22)] public float V22 { get; init; }
+    [Tensor("features", Column = 23)] public float V23 { get; init; }
+    [Tensor("features", Column = 24)] public float V24 { get; init; }
+    [Tensor("features", Column = 25)] public float V25 { get; init; }
+    [Tensor("features", Column = 26)] public float V26 { get; init; }
+    [Tensor("features", Column = 27)] public float V27 { get; init; }
+    [Tensor("features", Column = 28)] public float V28 { get; init; }
+
+    /// <summary>A payment from one row of 30 features.</summary>
+    public static ScoredCardPayment From(ReadOnlySpan<float> f) => new()
+    {
+        Time = f[0], V1 = f[1], V2 = f[2], V3 = f[3], V4 = f[4], V5 = f[5],
+        V6 = f[6], V7 = f[7], V8 = f[8], V9 = f[9], V10 = f[10], V11 = f[11],
+        V12 = f[12], V13 = f[13], V14 = f[14], V15 = f[15], V16 = f[16], V17 = f[17],
+        V18 = f[18], V19 = f[19], V20 = f[20], V21 = f[21], V22 = f[22], V23 = f[23],
+        V24 = f[24], V25 = f[25], V26 = f[26], V27 = f[27], V28 = f[28], Amount = f[29],
+    };
+}
+
+/// <summary>An output base type whose probability only the types derived from it may set.</summary>
+public abstract record RiskScore
+{
+    [Tensor("probability")] public float Probability { get; protected init; }
+}
+
+/// <summary>fraud.onnx's output with its one member inherited.</summary>
+[ModelOutput]
+public sealed partial record CardRiskScore : RiskScore;
+
 /// <summary>fraud.onnx's input as one float[30] member.</summary>
 [ModelInput]
 public readonly partial record struct FraudFeatures([Tensor("features", Length = 30)] float[] Features);
