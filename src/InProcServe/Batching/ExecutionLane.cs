@@ -266,16 +266,6 @@ public sealed class ExecutionLane : IDisposable
                 Interlocked.Exchange(ref spinning, 0);
                 if (found is not null) return found;
 
-                // Work came while spinning and this worker goes to take it: wake a sleeping one to spin in its place,
-                // so that a burst gets every worker, not only the one that happened to be awake.
-                if (Volatile.Read(ref posted) != seen && Volatile.Read(ref sleeping) != 0)
-                {
-                    lock (gate)
-                    {
-                        Monitor.Pulse(gate);
-                    }
-                }
-
                 continue;
             }
 
