@@ -18,6 +18,7 @@ shares no code with it.
 Models (opset 17, IR version 8):
 
     fraud.onnx      30 -> 64 -> 32 -> 1 MLP with a sigmoid head, with metadata
+    fraud_retrained.onnx  fraud.onnx with other weights: a second version of the same model
     multi_io.onnx   two inputs, three outputs of mixed element types
     all_types.onnx  one identity-like pass-through per supported element type
     dynamic.onnx    two symbolic dimensions ("batch", "seq")
@@ -231,7 +232,21 @@ def calibrate_fraud(layers, rows=4096, flagged=0.1):
 
 
 def build_fraud():
-    rng = np.random.default_rng(20240301)
+    build_fraud_mlp("fraud", seed=20240301, model_version=3,
+                    doc="Fraud-scoring MLP (30 -> 64 -> 32 -> 1, ReLU, sigmoid head). Synthetic seeded "
+                        "weights; a stand-in for a real tabular model in InProcServe tests.")
+
+
+def build_fraud_retrained():
+    # fraud.onnx's signature with other weights: a new version of the model, whose answers differ from
+    # fraud.onnx's on the same rows, so a test can tell which version computed a result.
+    build_fraud_mlp("fraud_retrained", seed=20240901, model_version=4,
+                    doc="fraud.onnx retrained: the same MLP and signature with other seeded weights, "
+                        "for tests that serve two versions of one model side by side.")
+
+
+def build_fraud_mlp(name, seed, model_version, doc):
+    rng = np.random.default_rng(seed)
     layers = calibrate_fraud(fraud_weights(rng))
 
     initializers = []
@@ -257,20 +272,20 @@ def build_fraud():
     )
     model = make_model(
         graph,
-        "Fraud-scoring MLP (30 -> 64 -> 32 -> 1, ReLU, sigmoid head). Synthetic seeded "
-        "weights; a stand-in for a real tabular model in InProcServe tests.",
-        model_version=3,
+        doc,
+        model_version=model_version,
         metadata={"task": "fraud-scoring", "threshold": "0.5", "features": "30"},
     )
-    save_model(model, "fraud.onnx")
+    save_model(model, f"{name}.onnx")
 
+    # The same rows for every fraud model (seed 7), so their references line up row by row.
     data_rng = np.random.default_rng(7)
     cases = []
     for rows in (16, 1):
         x = fraud_features(data_rng, rows)
         cases.append({"inputs": {"features": x},
                       "outputs": {"probability": mlp_forward(x, layers)}})
-    write_reference("fraud.reference.json", "fraud.onnx", 1e-5, cases)
+    write_reference(f"{name}.reference.json", f"{name}.onnx", 1e-5, cases)
 
 
 # ---------------------------------------------------------------------------
@@ -619,6 +634,7 @@ def build_wide():
 
 def main():
     build_fraud()
+    build_fraud_retrained()
     build_multi_io()
     build_all_types()
     build_dynamic()

@@ -50,6 +50,8 @@ internal sealed class InProcServeMetrics
         ModelLoads = meter.CreateCounter<long>("inprocserve.model.loads", "{load}", "Model loads by result: ok or error.");
         ModelReloads = meter.CreateCounter<long>("inprocserve.model.reloads", "{reload}", "Reloads of a serving model (explicit or on a file change) by result: ok, or error when the old version kept serving.");
         CacheLookups = meter.CreateCounter<long>("inprocserve.response_cache.lookups", "{lookup}", "Response cache lookups by result: hit or miss.");
+        ShadowRequests = meter.CreateCounter<long>("inprocserve.shadow.requests", "{request}", "Copies of calls sent to a shadow version, by outcome: ok, error, or dropped (too many copies in flight, or the model stopped).");
+        ShadowDisagreements = meter.CreateCounter<long>("inprocserve.shadow.disagreements", "{request}", "Shadow copies whose response the model's comparer (CompareShadow) found to disagree with the caller's.");
         meter.CreateObservableGauge("inprocserve.queue.length", ObserveQueues, "{request}", "Calls waiting in a model's queue.");
     }
 
@@ -72,6 +74,10 @@ internal sealed class InProcServeMetrics
     internal Counter<long> ModelReloads { get; }
 
     internal Counter<long> CacheLookups { get; }
+
+    internal Counter<long> ShadowRequests { get; }
+
+    internal Counter<long> ShadowDisagreements { get; }
 
     /// <summary>Reports <paramref name="model"/>'s queue length from now on.</summary>
     internal void Observe(HostedModel model)

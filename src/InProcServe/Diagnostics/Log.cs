@@ -37,4 +37,19 @@ internal static partial class Log
 
     [LoggerMessage(11, LogLevel.Warning, "Model '{Model}': changes to {Source} can't be watched, so they don't reload the model; ReloadAsync still does.")]
     internal static partial void WatchNotStarted(ILogger logger, string model, string source, Exception error);
+
+    [LoggerMessage(12, LogLevel.Information, "Model '{Model}': version {Shadow} gets a copy of {Percent}% of calls as shadow; version {Primary} answers them.")]
+    internal static partial void ShadowSet(ILogger logger, string model, long shadow, double percent, long primary);
+
+    [LoggerMessage(13, LogLevel.Information, "Model '{Model}': shadow version {Shadow} stopped; its copies in flight finished.")]
+    internal static partial void ShadowStopped(ILogger logger, string model, long shadow);
+
+    [LoggerMessage(14, LogLevel.Information, "Model '{Model}': the reload left shadow version {Shadow} out of its versions, or made it the primary (version {Primary}); copies to it stopped.")]
+    internal static partial void ShadowEnded(ILogger logger, string model, long shadow, long primary);
+
+    [LoggerMessage(15, LogLevel.Warning, "Model '{Model}': a copy of a call sent to shadow version {Shadow} failed; the caller had its answer from version {Version}.")]
+    internal static partial void ShadowCallFailed(ILogger logger, string model, long shadow, long version, Exception error);
+
+    [LoggerMessage(16, LogLevel.Warning, "Model '{Model}': comparing version {Version}'s response with shadow version {Shadow}'s threw (CompareShadow).")]
+    internal static partial void ShadowComparisonFailed(ILogger logger, string model, long version, long shadow, Exception error);
 }

@@ -3,10 +3,10 @@ using System.Diagnostics;
 namespace InProcServe;
 
 // Versions, hot reload, canaries: which loaded version answers each call, and how versions come and go without
-// failing a call.
+// failing a call. The shadow, which gets copies of calls, is in HostedModel.Shadow.cs.
 public abstract partial class HostedModel
 {
-    /// <summary>One reload, canary change or stop at a time; calls never wait on it.</summary>
+    /// <summary>One reload, canary or shadow change, or stop at a time; calls never wait on it.</summary>
     private readonly SemaphoreSlim reloadGate = new(1, 1);
 
     /// <summary>What calls route by; null before the first load and after the model stopped. Read once per call.</summary>
@@ -14,7 +14,7 @@ public abstract partial class HostedModel
     private volatile Exception? reloadError;
     private ModelChangeWatcher? watcher;
 
-    /// <summary>Every loaded version, highest first: the primary, the canary if any, and the others the version policy keeps ready. Empty before the model is ready.</summary>
+    /// <summary>Every loaded version, highest first: the primary, the canary and the shadow if any, and the others the version policy keeps ready. Empty before the model is ready.</summary>
     public IReadOnlyList<long> Versions => routing?.Loaded.Select(v => v.Version).ToArray() ?? [];
 
     /// <summary>The canary's version; null without a canary (<see cref="SetCanaryAsync"/>).</summary>
@@ -35,7 +35,8 @@ public abstract partial class HostedModel
     /// picks in <see cref="ModelOptions.Folder"/> now (versions already loaded are kept, not read again). Each new
     /// version is bound to the contract, which checks its signature, and warmed before one atomic swap; calls that
     /// started on a version that leaves finish on it, and it is released once they have. A canary stays while its
-    /// version is still loaded. A model that isn't serving, because its load failed (an optional model whose file was
+    /// version is still loaded, and so does a shadow, unless its version becomes the primary; copies to a shadow that
+    /// leaves finish first. A model that isn't serving, because its load failed (an optional model whose file was
     /// missing or corrupt) or it was never loaded, is loaded as at start-up, with the canary its options name: once its
     /// source is fixed, this revives it, and it serves and reports Healthy.
     /// </summary>
@@ -78,6 +79,11 @@ public abstract partial class HostedModel
                 {
                     next = next with { Canary = canary, Split = current.Split };
                 }
+
+                if (current.Shadow is { } shadow && next.Loaded.Contains(shadow.Version) && shadow.Version != next.Primary)
+                {
+                    next = next with { Shadow = shadow };
+                }
             }
             catch (Exception error)
             {
@@ -90,6 +96,7 @@ public abstract partial class HostedModel
             }
 
             await SwapAsync(current, next).ConfigureAwait(false);
+            if (current.Shadow is { } ended && next.Shadow is null) Log.ShadowEnded(Host.Logger, Name, ended.Version.Version, next.Primary.Version);
             reloadError = null;
             Host.Metrics.ModelReloads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "ok"));
             Log.ModelReloaded(Host.Logger, Name, current.Primary.Version, next.Primary.Version, clock.Elapsed.TotalMilliseconds);
@@ -111,7 +118,7 @@ public abstract partial class HostedModel
     /// <param name="percent">Its share of calls, from 0 to 100.</param>
     /// <param name="cancellationToken">Cancels loading the version.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="percent"/> is not from 0 to 100.</exception>
-    /// <exception cref="ArgumentException"><paramref name="version"/> is the primary.</exception>
+    /// <exception cref="ArgumentException"><paramref name="version"/> is the primary, or the shadow (<see cref="SetShadowAsync"/>).</exception>
     /// <exception cref="InvalidOperationException">The version is not loaded and the model has no version folder that holds it, or it failed to load.</exception>
     public async Task SetCanaryAsync(long version, double percent, CancellationToken cancellationToken = default)
     {
@@ -126,25 +133,15 @@ public abstract partial class HostedModel
                 throw new ArgumentException($"Model '{Name}': version {version} is the primary; a canary is another version. Loaded: {string.Join(", ", current.Loaded.Select(v => v.Version))}.", nameof(version));
             }
 
-            var canary = current.Find(version);
-            var loadedNow = canary is null;
-            if (canary is null)
+            if (current.Shadow?.Version.Version == version)
             {
-                var options = Host.Options.Get(Name);
-                var found = options.Folder is { } folder ? VersionFolder.Scan(folder, VersionPolicy.Specific(version)) : [];
-                if (found.Count == 0)
-                {
-                    throw new InvalidOperationException(
-                        $"Model '{Name}' has no version {version} to send canary traffic to: loaded are {string.Join(", ", current.Loaded.Select(v => v.Version))}" +
-                        (options.Folder is { } f ? $", and '{Path.GetFullPath(f)}' holds no {version}/{VersionFolder.ModelFileName}." : "; the model has no version folder (ModelOptions.Folder) to load it from."));
-                }
-
-                canary = LoadVersion(new VersionSource(version, found[0].Path), options, cancellationToken);
+                throw new ArgumentException($"Model '{Name}': version {version} is the shadow, which gets copies of calls; stop the shadow (StopShadowAsync) before it takes calls as the canary.", nameof(version));
             }
 
+            var canary = FindOrLoad(current, version, "send canary traffic to", cancellationToken, out var loadedNow);
             var loaded = current.Loaded.Where(v => v == canary || v != current.Canary).ToList();
             if (loadedNow) loaded.Add(canary);
-            await SwapAsync(current, VersionRouting.Of(loaded) with { Primary = current.Primary, Canary = canary, Split = split }).ConfigureAwait(false);
+            await SwapAsync(current, VersionRouting.Of(loaded) with { Primary = current.Primary, Canary = canary, Split = split, Shadow = current.Shadow }).ConfigureAwait(false);
             Log.CanarySet(Host.Logger, Name, version, percent, current.Primary.Version);
         }
         finally
@@ -184,6 +181,9 @@ public abstract partial class HostedModel
     /// <summary>Every loaded version, for the queue figures.</summary>
     private protected IReadOnlyList<ServingVersion> LoadedVersions => routing?.Loaded ?? [];
 
+    /// <summary>Every loaded version but the shadow, which gets no calls: for the queue length.</summary>
+    private protected IEnumerable<ServingVersion> CalledVersions => routing is { } current ? current.Loaded.Where(v => v != current.Shadow?.Version) : [];
+
     private async Task EndCanaryAsync(bool promote)
     {
         EnsureLoaded();
@@ -193,7 +193,7 @@ public abstract partial class HostedModel
             var current = routing ?? throw Stopped();
             var canary = current.Canary ?? throw new InvalidOperationException($"Model '{Name}' has no canary to {(promote ? "promote" : "roll back")}: set one with SetCanaryAsync(version, percent).");
             var leaving = promote ? current.Primary : canary;
-            var next = new VersionRouting(promote ? canary : current.Primary, null, null, current.Loaded.Where(v => v != leaving).ToArray());
+            var next = new VersionRouting(promote ? canary : current.Primary, null, null, current.Loaded.Where(v => v != leaving).ToArray(), current.Shadow);
             await SwapAsync(current, next).ConfigureAwait(false);
             if (promote) Log.CanaryPromoted(Host.Logger, Name, canary.Version, leaving.Version);
             else Log.CanaryRolledBack(Host.Logger, Name, canary.Version, current.Primary.Version);
@@ -204,11 +204,15 @@ public abstract partial class HostedModel
         }
     }
 
-    /// <summary>Publishes <paramref name="next"/>, then retires the versions it dropped once their calls finish.</summary>
+    /// <summary>
+    /// Publishes <paramref name="next"/>, then retires the versions it dropped once their calls finish, and waits for
+    /// the copies in flight of a shadow setting it dropped.
+    /// </summary>
     private async Task SwapAsync(VersionRouting current, VersionRouting next)
     {
         Publish(next);
-        await Task.WhenAll(current.Leaving(next).Select(v => v.RetireAsync(stopQueue: false))).ConfigureAwait(false);
+        var copies = current.Shadow is { } shadow && shadow != next.Shadow ? shadow.StopAsync() : Task.CompletedTask;
+        await Task.WhenAll(current.Leaving(next).Select(v => v.RetireAsync(stopQueue: false)).Append(copies)).ConfigureAwait(false);
     }
 
     private void Publish(VersionRouting next)
@@ -226,6 +230,33 @@ public abstract partial class HostedModel
         return found.Count > 0
             ? found.Select(f => new VersionSource(f.Version, f.Path)).ToArray()
             : throw new InvalidOperationException($"the folder '{Path.GetFullPath(folder)}' holds no version that the policy '{options.Versions}' picks: add a numbered folder with the model, such as 1/{VersionFolder.ModelFileName}.");
+    }
+
+    /// <summary>
+    /// The version numbered <paramref name="version"/>: a loaded one, or one loaded now from the model's folder
+    /// (<paramref name="loadedNow"/>), not published yet.
+    /// </summary>
+    /// <param name="current">The routing calls see now.</param>
+    /// <param name="version">The version's number.</param>
+    /// <param name="purpose">What it is wanted for, in the error: "send canary traffic to".</param>
+    /// <param name="cancellationToken">Cancels loading it.</param>
+    /// <param name="loadedNow">Whether it was loaded now.</param>
+    /// <exception cref="InvalidOperationException">The version is not loaded and the model has no version folder that holds it, or it failed to load.</exception>
+    private ServingVersion FindOrLoad(VersionRouting current, long version, string purpose, CancellationToken cancellationToken, out bool loadedNow)
+    {
+        loadedNow = false;
+        if (current.Find(version) is { } loaded) return loaded;
+        var options = Host.Options.Get(Name);
+        var found = options.Folder is { } folder ? VersionFolder.Scan(folder, VersionPolicy.Specific(version)) : [];
+        if (found.Count == 0)
+        {
+            throw new InvalidOperationException(
+                $"Model '{Name}' has no version {version} to {purpose}: loaded are {string.Join(", ", current.Loaded.Select(v => v.Version))}" +
+                (options.Folder is { } f ? $", and '{Path.GetFullPath(f)}' holds no {version}/{VersionFolder.ModelFileName}." : "; the model has no version folder (ModelOptions.Folder) to load it from."));
+        }
+
+        loadedNow = true;
+        return LoadVersion(new VersionSource(version, found[0].Path), options, cancellationToken);
     }
 
     /// <summary>Loads, binds and warms one version; logs and counts it. Nothing is published.</summary>

@@ -7,7 +7,8 @@ namespace InProcServe;
 /// <summary>
 /// A hosted model of one contract: the pre-processor, model and post-processor of each call, on the caller's side,
 /// with its middleware around single calls; queued calls go through the batcher of the version that takes them,
-/// direct and bulk calls through its runner (<see cref="ServingVersion{TInput, TOutput}"/>).
+/// direct and bulk calls through its runner (<see cref="ServingVersion{TInput, TOutput}"/>). Copies of single calls
+/// go through the shadow's batcher (<see cref="HostedModel.SetShadowAsync"/>).
 /// </summary>
 internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : HostedModel, IVersionedModel<TRequest, TResponse>
     where TInput : IModelInput<TInput>
@@ -25,9 +26,9 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     {
     }
 
-    public override int QueueLength => LoadedVersions.Sum(v => Typed(v).Batcher.QueueLength);
+    public override int QueueLength => CalledVersions.Sum(v => Typed(v).Batcher.QueueLength);
 
-    public override int QueueCapacity => LoadedVersions.Count == 0 ? 0 : Typed(LoadedVersions[0]).Batcher.QueueCapacity;
+    public override int QueueCapacity => LoadedVersions.Count == 0 ? 0 : LoadedVersions[0].QueueCapacity;
 
     public override int MaxBatchSize => LoadedVersions.Count == 0 ? 0 : Typed(LoadedVersions[0]).Runner.MaxBatchSize;
 
@@ -199,7 +200,14 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             var other => throw new InvalidOperationException(
                 $"its canary routing key is a {other.GetType().Name}, but the model takes {typeof(TRequest).Name} requests: call .RouteCanaryBy<{typeof(TRequest).Name}>(request => …)."),
         };
-        var ready = new Pipeline(pre, post, key);
+        var comparer = options.ShadowComparer switch
+        {
+            null => null,
+            ShadowComparer<TRequest, TResponse> typed => typed,
+            _ => throw new InvalidOperationException(
+                $"its shadow comparison is for other types than the model's {typeof(TRequest).Name} → {typeof(TResponse).Name}: call .CompareShadow<{typeof(TRequest).Name}, {typeof(TResponse).Name}>(…)."),
+        };
+        var ready = new Pipeline(pre, post, key, comparer);
         ready.Middleware = Chain(ready, middleware);
         pipeline = ready;
     }
@@ -263,7 +271,9 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             served.Release();
         }
 
-        return ToResponse(ready, output, cancellationToken);
+        var response = ToResponse(ready, output, cancellationToken);
+        CopyToShadow(ready, request, input, response, served);
+        return response;
     }
 
     /// <summary>A queued call: the version is picked, and leased, once the request is processed and until its batch answered.</summary>
@@ -283,7 +293,84 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         }
 
         var response = ready.Post is null ? Same<TOutput, TResponse>(output) : await ready.Post.ProcessAsync(output, cancellationToken).ConfigureAwait(false);
+        CopyToShadow(ready, request, input, response, served);
         return (response, served);
+    }
+
+    /// <summary>Sends a copy of a call that <paramref name="served"/> answered to the shadow, when there is one and the call is picked.</summary>
+    private void CopyToShadow(Pipeline ready, TRequest request, TInput input, TResponse response, ServingVersion served)
+    {
+        if (StartShadowCopy() is not { } shadow) return;
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            _ = CopyAsync(shadow, ready, request, input, response, served.Version);
+            return;
+        }
+
+        // The copy outlives the call: it must not carry the call's AsyncLocal values (an HttpContext, a scope) along.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = CopyAsync(shadow, ready, request, input, response, served.Version);
+        }
+    }
+
+    /// <summary>
+    /// One copy: queued on the shadow's batcher, post-processed and compared when the model compares its shadow, then
+    /// counted. Never throws: what fails is logged and counted.
+    /// </summary>
+    private async Task CopyAsync(ShadowTraffic shadow, Pipeline ready, TRequest request, TInput input, TResponse response, long version)
+    {
+        var outcome = "ok";
+        try
+        {
+            TOutput output;
+            try
+            {
+                output = await Typed(shadow.Version).Batcher.PredictAsync(input).ConfigureAwait(false);
+            }
+            finally
+            {
+                shadow.Version.Release();
+            }
+
+            if (ready.Comparer is { } comparer)
+            {
+                var shadowResponse = ready.Post is null ? Same<TOutput, TResponse>(output) : await ready.Post.ProcessAsync(output, CancellationToken.None).ConfigureAwait(false);
+                if (!Compare(comparer, request, response, shadowResponse, version, shadow.Version)) outcome = "error";
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The model stopped while the copy was queued.
+            outcome = "dropped";
+        }
+        catch (Exception error)
+        {
+            outcome = "error";
+            Log.ShadowCallFailed(Host.Logger, Name, shadow.Version.Version, version, error);
+        }
+        finally
+        {
+            RecordShadow(shadow, outcome);
+            shadow.Finish();
+        }
+    }
+
+    /// <summary>Runs the model's shadow comparison on one copy and counts a disagreement; false, and logged, when it threw.</summary>
+    private bool Compare(ShadowComparer<TRequest, TResponse> comparer, TRequest request, TResponse response, TResponse shadowResponse, long version, ServingVersion shadow)
+    {
+        try
+        {
+            var agreed = comparer.Agree?.Invoke(response, shadowResponse);
+            if (agreed == false) Host.Metrics.ShadowDisagreements.Add(1, ModelTag, shadow.Tag);
+            comparer.OnCompared?.Invoke(new(request, response, shadowResponse, version, shadow.Version, agreed));
+            return true;
+        }
+        catch (Exception error)
+        {
+            Log.ShadowComparisonFailed(Host.Logger, Name, version, shadow.Version, error);
+            return false;
+        }
     }
 
     /// <summary>The innermost step of a queued call under middleware: runs it and tells the context which version answered.</summary>
@@ -361,7 +448,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         $"its {role} {registration.HandlerType.Name} is not an {expected}: a model of {typeof(TRequest).Name} → {typeof(TResponse).Name} over {typeof(TInput).Name} → {typeof(TOutput).Name} needs one.");
 
     /// <summary>The handlers every version of the model shares; complete before it is published to callers, and never changed after.</summary>
-    private sealed class Pipeline(IPreProcessor<TRequest, TInput>? pre, IPostProcessor<TOutput, TResponse>? post, Func<TRequest, string?>? key)
+    private sealed class Pipeline(IPreProcessor<TRequest, TInput>? pre, IPostProcessor<TOutput, TResponse>? post, Func<TRequest, string?>? key, ShadowComparer<TRequest, TResponse>? comparer)
     {
         internal IPreProcessor<TRequest, TInput>? Pre { get; } = pre;
 
@@ -369,6 +456,9 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
 
         /// <summary>The call's canary routing key (<c>RouteCanaryBy</c>); null routes at random.</summary>
         internal Func<TRequest, string?>? Key { get; } = key;
+
+        /// <summary>How a call's response is compared with its shadow copy's (<c>CompareShadow</c>); null copies stop at the model's output.</summary>
+        internal ShadowComparer<TRequest, TResponse>? Comparer { get; } = comparer;
 
         /// <summary>The middleware chain; null when the model has none.</summary>
         internal ModelCallDelegate<TRequest, TResponse>? Middleware { get; set; }

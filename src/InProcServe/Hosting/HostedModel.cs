@@ -81,7 +81,10 @@ public abstract partial class HostedModel
     /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
     public long Version => Routing.Primary.Version;
 
-    /// <summary>Queued calls waiting now, on every loaded version; 0 before the model is ready.</summary>
+    /// <summary>
+    /// Queued calls waiting now, on every loaded version; 0 before the model is ready. Copies queued for the shadow
+    /// (<see cref="SetShadowAsync"/>) are not calls and don't count: a slow shadow never makes the model look busy.
+    /// </summary>
     public abstract int QueueLength { get; }
 
     /// <summary>The most calls the queue holds (<see cref="BatchingOptions.QueueCapacity"/>); 0 before the model is ready.</summary>
@@ -98,7 +101,7 @@ public abstract partial class HostedModel
     internal KeyValuePair<string, object?> VersionTag { get; private set; }
 
     /// <summary>
-    /// Loads, binds and warms the model once, and starts the canary its options name; later calls return at once, or
+    /// Loads, binds and warms the model once, and starts the canary and the shadow its options name; later calls return at once, or
     /// throw again if it failed, unless <paramref name="retry"/> asks to try a failed load again (a reload). Starts the
     /// watch the options ask for after the first try, whether it succeeded or not, so that fixing a file revives the model.
     /// </summary>
@@ -125,12 +128,13 @@ public abstract partial class HostedModel
                 }
 
                 foreach (var source in Sources(options)) loaded.Add(LoadVersion(source, options, cancellationToken));
-                var first = WithStartCanary(VersionRouting.Of(loaded), options);
+                var first = WithStartShadow(WithStartCanary(VersionRouting.Of(loaded), options), options);
                 Publish(first);
                 LoadError = null;
                 state = (int)ModelState.Ready;
                 Host.Metrics.Observe(this);
                 if (first.Canary is { } canary) Log.CanarySet(Host.Logger, Name, canary.Version, first.Split!.CanaryPercent, first.Primary.Version);
+                if (first.Shadow is { } shadow) Log.ShadowSet(Host.Logger, Name, shadow.Version.Version, shadow.Percent, first.Primary.Version);
             }
             catch (Exception error)
             {
@@ -147,7 +151,10 @@ public abstract partial class HostedModel
         }
     }
 
-    /// <summary>Stops the model: queued calls fail, running calls finish, then every version's session is released.</summary>
+    /// <summary>
+    /// Stops the model: queued calls fail, running calls finish, then every version's session is released. Copies
+    /// queued for a shadow are dropped, and those running finish (their comparison included) before this completes.
+    /// </summary>
     internal async ValueTask DisposeAsync()
     {
         // A load in progress (a revival the watch started) finishes first and is retired below; none starts after.
@@ -159,7 +166,8 @@ public abstract partial class HostedModel
             if (routing is { } last)
             {
                 routing = null;
-                await Task.WhenAll(last.Loaded.Select(v => v.RetireAsync(stopQueue: true))).ConfigureAwait(false);
+                var copies = last.Shadow?.StopAsync() ?? Task.CompletedTask;
+                await Task.WhenAll(last.Loaded.Select(v => v.RetireAsync(stopQueue: true)).Append(copies)).ConfigureAwait(false);
             }
         }
         finally

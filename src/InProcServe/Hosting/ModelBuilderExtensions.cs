@@ -77,6 +77,49 @@ public static class ModelBuilderExtensions
     }
 
     /// <summary>
+    /// Starts the model with a shadow (<see cref="ModelOptions.Shadow"/>): once its versions load, a copy of
+    /// <paramref name="percent"/> of calls also goes to version <paramref name="version"/>, whose answers no caller
+    /// gets, as <see cref="HostedModel.SetShadowAsync"/> would set it. The version policy must load the version
+    /// besides the primary: <c>.FromFolder(folder, VersionPolicy.LatestN(2))</c>, say; the start fails otherwise.
+    /// </summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="version">The shadow's version number in the model's folder.</param>
+    /// <param name="percent">The share of calls copied to it, from 0 to 100.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="version"/> is below 1, or <paramref name="percent"/> is not from 0 to 100.</exception>
+    public static IModelBuilder WithShadow(this IModelBuilder builder, long version, double percent)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
+        if (percent is not (>= 0 and <= 100)) throw new ArgumentOutOfRangeException(nameof(percent), percent, "The shadow's share is a percentage from 0 to 100.");
+        return builder.Configure(o => o.Shadow = new ShadowOptions { Version = version, Percent = percent });
+    }
+
+    /// <summary>
+    /// Compares each call's response with its shadow copy's (<see cref="HostedModel.SetShadowAsync"/>), once the shadow
+    /// answered: <paramref name="agree"/> says whether the two agree, and each disagreement is counted
+    /// (<c>inprocserve.shadow.disagreements</c>); <paramref name="onCompared"/> sees the request and both responses, to
+    /// log or diff them. The shadow's output goes through the model's post-processor first, as the caller's did;
+    /// without this call, copies stop at the model's output and nothing is compared. Both run on the thread pool, off
+    /// the caller's path and without its <see cref="ExecutionContext"/> (no AsyncLocal values of the call, such as its
+    /// HttpContext), once per copy, concurrently; what they throw is logged and counts the copy as an error. The
+    /// request and the caller's response are read after the call returned: don't change them (or an array a model
+    /// input shares with the caller) once the call is done. Changing the shadow from <paramref name="onCompared"/>
+    /// waits for the copies in flight, its own among them, and never completes.
+    /// </summary>
+    /// <typeparam name="TRequest">The model's request type; the model fails to load if it takes another.</typeparam>
+    /// <typeparam name="TResponse">The model's response type; the model fails to load if it gives another.</typeparam>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="agree">Whether the caller's response (first) and the shadow's (second) agree. Default: null, nothing counted, and <see cref="ShadowComparison{TRequest, TResponse}.Agreed"/> is null.</param>
+    /// <param name="onCompared">Sees each call beside its shadow copy. Default: null.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    /// <exception cref="ArgumentException">Both <paramref name="agree"/> and <paramref name="onCompared"/> are null.</exception>
+    public static IModelBuilder CompareShadow<TRequest, TResponse>(this IModelBuilder builder, Func<TResponse, TResponse, bool>? agree = null, Action<ShadowComparison<TRequest, TResponse>>? onCompared = null)
+    {
+        if (agree is null && onCompared is null) throw new ArgumentException("CompareShadow needs a comparer (agree), a callback (onCompared), or both.", nameof(agree));
+        return builder.Configure(o => o.ShadowComparer = new ShadowComparer<TRequest, TResponse>(agree, onCompared));
+    }
+
+    /// <summary>
     /// Reloads the model when its file, or its version folder, changes (<see cref="ModelOptions.WatchForChanges"/>):
     /// the new version is loaded, checked against the contract and warmed while the old one serves, then swapped in.
     /// </summary>

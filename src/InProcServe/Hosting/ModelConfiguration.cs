@@ -35,7 +35,8 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                 case "path": options.Path = setting.Value; break;
                 case "folder": options.Folder = setting.Value; break;
                 case "versions": Read<VersionPolicy>(setting, TryPolicy, "\"latest\", \"latest N\" (N from 1) or version numbers such as \"1,3\"", errors, v => options.Versions = v); break;
-                case "canary": ReadCanary(setting, options.Canary, errors); break;
+                case "canary": ReadShare(setting, errors, v => options.Canary.Version = v, p => options.Canary.Percent = p); break;
+                case "shadow": ReadShare(setting, errors, v => options.Shadow.Version = v, p => options.Shadow.Percent = p); break;
                 case "watchforchanges": Read<bool>(setting, bool.TryParse, "true or false", errors, v => options.WatchForChanges = v); break;
                 case "watchquietperiod": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:02", errors, v => options.WatchQuietPeriod = v); break;
                 case "optional": Read<bool>(setting, bool.TryParse, "true or false", errors, v => options.Optional = v); break;
@@ -43,7 +44,7 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                 case "warmupbatchsizes": ReadSizes(setting, options, errors); break;
                 case "session": ReadSession(setting, options.Session, errors); break;
                 case "batching": ReadBatching(setting, options.Batching, errors); break;
-                default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
+                default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, Shadow, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
             }
         }
     }
@@ -87,14 +88,15 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
         }
     }
 
-    private static void ReadCanary(IConfigurationSection section, CanaryOptions canary, List<string> errors)
+    /// <summary>Reads a <c>Canary</c> or <c>Shadow</c> section: a version and its share of calls.</summary>
+    private static void ReadShare(IConfigurationSection section, List<string> errors, Action<long> version, Action<double> percent)
     {
         foreach (var setting in section.GetChildren())
         {
             switch (setting.Key.ToLowerInvariant())
             {
-                case "version": Read<long>(setting, TryLong, "a version number such as 2", errors, v => canary.Version = v); break;
-                case "percent": Read<double>(setting, TryDouble, "a number from 0 to 100", errors, v => canary.Percent = v); break;
+                case "version": Read<long>(setting, TryLong, "a version number such as 2", errors, version); break;
+                case "percent": Read<double>(setting, TryDouble, "a number from 0 to 100", errors, percent); break;
                 default: errors.Add(Unknown(setting, "Version, Percent")); break;
             }
         }

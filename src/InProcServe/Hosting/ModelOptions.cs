@@ -35,6 +35,14 @@ public sealed class ModelOptions
     public CanaryOptions Canary { get; set; } = new();
 
     /// <summary>
+    /// The shadow the model starts with: a version <see cref="Versions"/> loads from <see cref="Folder"/>, below the
+    /// primary and other than the canary, and the share of calls copied to it, applied once the versions load at
+    /// start-up (<see cref="HostedModel.SetShadowAsync"/>). Default: no shadow. In configuration: <c>Shadow:Version</c>
+    /// and <c>Shadow:Percent</c>.
+    /// </summary>
+    public ShadowOptions Shadow { get; set; } = new();
+
+    /// <summary>
     /// Produces the model's bytes (an embedded resource, a download) when the model loads, and again on each reload.
     /// Default: null. Set one of this, <see cref="Path"/> or <see cref="Folder"/>; the bytes are not kept after the
     /// session is created.
@@ -86,6 +94,9 @@ public sealed class ModelOptions
     /// <summary>The routing key of a call for a sticky canary: a <c>Func&lt;TRequest, string?&gt;</c>, set by <c>RouteCanaryBy</c>.</summary>
     internal Delegate? CanaryKey { get; set; }
 
+    /// <summary>How a call's response and its shadow copy's are compared: a <c>ShadowComparer&lt;TRequest, TResponse&gt;</c>, set by <c>CompareShadow</c>.</summary>
+    internal object? ShadowComparer { get; set; }
+
     /// <summary>Middleware in call order: the first added is the outermost.</summary>
     internal List<MiddlewareRegistration> Middleware { get; } = [];
 
@@ -118,6 +129,9 @@ public sealed class ModelOptions
         }
 
         if (Versions is null) errors.Add($"{nameof(Versions)} is null; leave the default (latest) or set a policy.");
+        var source = sources.Length == 1 ? sources[0] : null;
+        // The folder is read once, and only when a canary or a shadow needs it checked.
+        var loads = Canary?.Version is null && Shadow?.Version is null ? null : FolderLoads();
         if (Canary is null)
         {
             errors.Add($"{nameof(Canary)} is null; leave the default (no canary) or set an instance.");
@@ -125,8 +139,23 @@ public sealed class ModelOptions
         else
         {
             var canaryErrors = new List<string>();
-            Canary.AddErrors(canaryErrors, sources.Length == 1 ? sources[0] : null, Versions, Canary.Version is null ? null : FolderLoads());
+            Canary.AddErrors(canaryErrors, source, Versions, loads);
             errors.AddRange(canaryErrors.Select(e => $"{nameof(Canary)}.{e}"));
+        }
+
+        if (Shadow is null)
+        {
+            errors.Add($"{nameof(Shadow)} is null; leave the default (no shadow) or set an instance.");
+        }
+        else
+        {
+            var shadowErrors = new List<string>();
+            Shadow.AddErrors(shadowErrors, source, Versions, loads);
+            errors.AddRange(shadowErrors.Select(e => $"{nameof(Shadow)}.{e}"));
+            if (Shadow.Version is { } shadow && shadow == Canary?.Version)
+            {
+                errors.Add($"{nameof(Shadow)}.{nameof(ShadowOptions.Version)} is {shadow}, which is also {nameof(Canary)}.{nameof(CanaryOptions.Version)}: the canary answers calls and the shadow gets copies of them, so they must be two versions.");
+            }
         }
 
         if (WatchForChanges && ModelBytes is not null) errors.Add($"{nameof(WatchForChanges)} is on but the model comes from bytes; watching needs {nameof(Path)} or {nameof(Folder)}.");
@@ -165,7 +194,7 @@ public sealed class ModelOptions
     }
 
     /// <summary>
-    /// The versions <see cref="Versions"/> picks in <see cref="Folder"/> now, highest first, for checking a canary;
+    /// The versions <see cref="Versions"/> picks in <see cref="Folder"/> now, highest first, for checking a canary or a shadow;
     /// null when the folder or the policy is missing or can't be read, which loading reports.
     /// </summary>
     private IReadOnlyList<long>? FolderLoads()

@@ -34,6 +34,9 @@ internal abstract class ServingVersion : IBatchObserver
     /// <summary>The version tag of this version's measurements, boxed once.</summary>
     internal KeyValuePair<string, object?> Tag { get; }
 
+    /// <summary>The most calls its queue holds (<see cref="BatchingOptions.QueueCapacity"/>).</summary>
+    internal abstract int QueueCapacity { get; }
+
     /// <summary>Takes a lease for one call; false once the version is retired and drained, when the caller picks again from the current routing.</summary>
     internal bool TryAcquire()
     {
@@ -105,6 +108,8 @@ internal sealed class ServingVersion<TInput, TOutput> : ServingVersion
     internal ModelRunner<TInput, TOutput> Runner { get; }
 
     internal ModelBatcher<TInput, TOutput> Batcher { get; }
+
+    internal override int QueueCapacity => Batcher.QueueCapacity;
 
     private protected override ValueTask StopQueueAsync() => Batcher.DisposeAsync();
 
