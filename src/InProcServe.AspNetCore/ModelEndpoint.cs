@@ -35,7 +35,8 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
             if (many is null)
             {
                 var response = await model.PredictAsync(single!, context.RequestAborted).ConfigureAwait(false);
-                await JsonSerializer.SerializeAsync(context.Response.Body, response, responseInfo, context.RequestAborted).ConfigureAwait(false);
+                // Straight into Kestrel's pipe, as minimal APIs write: no stream adapter and no buffer of its own.
+                await JsonSerializer.SerializeAsync(context.Response.BodyWriter, response, responseInfo, context.RequestAborted).ConfigureAwait(false);
                 return;
             }
 
