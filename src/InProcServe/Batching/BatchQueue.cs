@@ -31,6 +31,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     /// </summary>
     [ThreadStatic]
     private static BatchRequest<TInput, TOutput>? reusable;
+
     private readonly QueueSlots slots;
     private readonly ModelSession session;
     private readonly BatchPool pool;
@@ -114,6 +115,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         var requests = ArrayPool<BatchRequest<TInput, TOutput>?>.Shared.Rent(maxBatchSize);
         BatchBuffers? buffers = null;
         var taken = 0;
+        var placesFreed = false;
         try
         {
             if (closed is not null) return;
@@ -132,6 +134,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
             }
 
             // The batch's requests give their places back in one step, before any of them is written or run.
+            placesFreed = true;
             if (taken > 0) slots.Release(taken);
 
             var inputs = buffers.Inputs;
@@ -167,6 +170,8 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         }
         finally
         {
+            if (!placesFreed && taken > 0) slots.Release(taken);
+
             // Requests still here are the lane's to let go of; those answered were handed to their result's work item.
             for (var i = 0; i < taken; i++)
             {
