@@ -220,6 +220,31 @@ def mlp_forward(x, layers):
     return (1.0 / (1.0 + np.exp(-h))).astype(np.float32)
 
 
+def mlp_graph(layers, name, features, output, gemm_attributes=None, doc_string=None):
+    """Gemm (+ Relu) per layer of mlp_weights, a sigmoid head: features float[batch, features] -> output float[batch, 1]."""
+    initializers = []
+    nodes = []
+    current = "features"
+    for i, (w, b) in enumerate(layers, start=1):
+        initializers += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
+        gemm_out = f"gemm{i}"
+        nodes.append(helper.make_node("Gemm", [current, f"W{i}", f"b{i}"], [gemm_out],
+                                      name=f"Gemm{i}", **(gemm_attributes or {})))
+        if i < len(layers):
+            current = f"relu{i}"
+            nodes.append(helper.make_node("Relu", [gemm_out], [current], name=f"Relu{i}"))
+        else:
+            nodes.append(helper.make_node("Sigmoid", [gemm_out], [output], name="Sigmoid"))
+
+    return helper.make_graph(
+        nodes, name,
+        inputs=[helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", features])],
+        outputs=[helper.make_tensor_value_info(output, TensorProto.FLOAT, ["batch", 1])],
+        initializer=initializers,
+        doc_string=doc_string,
+    )
+
+
 def calibrate_fraud(layers, rows=4096, flagged=0.1):
     """Shift the output bias so that about `flagged` of typical transactions score above 0.5,
     as a fraud model would: most traffic is clean."""
@@ -249,27 +274,8 @@ def build_fraud_mlp(name, seed, model_version, doc):
     rng = np.random.default_rng(seed)
     layers = calibrate_fraud(fraud_weights(rng))
 
-    initializers = []
-    nodes = []
-    current = "features"
-    for i, (w, b) in enumerate(layers, start=1):
-        initializers += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
-        gemm_out = f"gemm{i}"
-        nodes.append(helper.make_node("Gemm", [current, f"W{i}", f"b{i}"], [gemm_out],
-                                      name=f"Gemm{i}", transB=0))
-        if i < len(layers):
-            current = f"relu{i}"
-            nodes.append(helper.make_node("Relu", [gemm_out], [current], name=f"Relu{i}"))
-        else:
-            nodes.append(helper.make_node("Sigmoid", [gemm_out], ["probability"], name="Sigmoid"))
-
-    graph = helper.make_graph(
-        nodes, "fraud_mlp",
-        inputs=[helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 30])],
-        outputs=[helper.make_tensor_value_info("probability", TensorProto.FLOAT, ["batch", 1])],
-        initializer=initializers,
-        doc_string="Gemm-Relu-Gemm-Relu-Gemm-Sigmoid over 30 transaction features.",
-    )
+    graph = mlp_graph(layers, "fraud_mlp", 30, "probability", gemm_attributes={"transB": 0},
+                      doc_string="Gemm-Relu-Gemm-Relu-Gemm-Sigmoid over 30 transaction features.")
     model = make_model(
         graph,
         doc,
@@ -601,25 +607,7 @@ def build_wide():
     # the 5 MB the repository allows a committed file.
     layers = mlp_weights(np.random.default_rng(20240611), [256, 960, 960, 1])
 
-    initializers = []
-    nodes = []
-    current = "features"
-    for i, (w, b) in enumerate(layers, start=1):
-        initializers += [numpy_helper.from_array(w, f"W{i}"), numpy_helper.from_array(b, f"b{i}")]
-        gemm_out = f"gemm{i}"
-        nodes.append(helper.make_node("Gemm", [current, f"W{i}", f"b{i}"], [gemm_out], name=f"Gemm{i}"))
-        if i < len(layers):
-            current = f"relu{i}"
-            nodes.append(helper.make_node("Relu", [gemm_out], [current], name=f"Relu{i}"))
-        else:
-            nodes.append(helper.make_node("Sigmoid", [gemm_out], ["score"], name="Sigmoid"))
-
-    graph = helper.make_graph(
-        nodes, "wide_mlp",
-        inputs=[helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 256])],
-        outputs=[helper.make_tensor_value_info("score", TensorProto.FLOAT, ["batch", 1])],
-        initializer=initializers,
-    )
+    graph = mlp_graph(layers, "wide_mlp", 256, "score")
     model = make_model(graph, "MLP 256 -> 960 -> 960 -> 1 (ReLU, sigmoid head) with seeded weights: "
                               "megabytes of Gemm weights, for tests of weight sharing between sessions.",
                        model_version=1)
