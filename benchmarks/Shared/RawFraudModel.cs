@@ -1,23 +1,25 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using InProcServe.Native;
 
 namespace InProcServe.Benchmarks;
 
 /// <summary>
-/// The baseline every InProcServe path is measured against: the fraud MLP (models/fraud.onnx: "features"
-/// float32 [N,30] → "probability" float32 [N,1]) run through the raw ONNX Runtime C API, with no InProcServe
-/// logic around the call. Input and output live in native memory of a fixed batch size; the caller writes fresh
-/// input values into <see cref="Input"/> before each <see cref="Run"/>.
+/// The floor every path is measured against: the fraud MLP (models/fraud.onnx: "features" float32 [N,30] →
+/// "probability" float32 [N,1]) run through the ONNX Runtime C API itself, on the same native library the official
+/// managed package loaded into this process, with nothing around the call. Input and output live in native memory of
+/// a fixed batch size; the caller writes fresh input values into <see cref="Input"/> before each <see cref="Run"/>.
 /// </summary>
 /// <remarks>
-/// The session gets the options ModelSession.Load uses for <c>new ModelSessionOptions { IntraOpThreads = 1 }</c>
-/// (intra-op threads 1, graph optimization All, CPU memory arena off), because ModelSession does not expose its
-/// native handle. Compiled into each benchmark project from benchmarks/Shared.
+/// A measuring stick only, never product code: InProcServe itself calls ONNX Runtime through the official API. The
+/// few C functions are read by index from the <c>OrtApi</c> table (onnxruntime_c_api.h; append-only, so an index
+/// holds in every later version). The session gets the options ModelSession.Load uses for
+/// <c>new ModelSessionOptions { IntraOpThreads = 1 }</c>: intra-op threads 1, graph optimization All, CPU arena off.
 /// </remarks>
 internal sealed unsafe class RawFraudModel : IDisposable
 {
     internal const int Features = 30;
+
+    private static readonly nint* Api = LoadApi();
 
     private readonly nint session;
     private readonly nint inputValue;
@@ -25,7 +27,7 @@ internal sealed unsafe class RawFraudModel : IDisposable
     private readonly float* input;
     private readonly float* output;
 
-    // Name pointers and value pointers, the four arrays OrtApi.Run takes, in one native block.
+    // Name pointers and value pointers, the four arrays Run takes, in one native block.
     private readonly nint* pointers;
     private readonly byte* names;
 
@@ -59,52 +61,74 @@ internal sealed unsafe class RawFraudModel : IDisposable
 
     /// <summary>The C API call alone: pointers prepared up front, one status check.</summary>
     internal void Run() =>
-        OrtStatus.Check(OrtApi.Run(session, 0, pointers, pointers + 1, 1, pointers + 2, 1, pointers + 3));
-
-    /// <summary>Creates a raw session of <paramref name="path"/> with ModelSession's single-threaded defaults.</summary>
-    internal static nint CreateSession(string path)
-    {
-        OrtEnvironment.EnsureCreated();
-        nint options;
-        OrtStatus.Check(OrtApi.CreateSessionOptions(&options), "CreateSessionOptions");
-        try
-        {
-            OrtStatus.Check(OrtApi.SetIntraOpNumThreads(options, 1), "SetIntraOpNumThreads");
-            OrtStatus.Check(OrtApi.SetSessionGraphOptimizationLevel(options, GraphOptimizationLevel.All), "SetSessionGraphOptimizationLevel");
-            OrtStatus.Check(OrtApi.DisableCpuMemArena(options), "DisableCpuMemArena");
-            var bytes = Encoding.UTF8.GetBytes(path + "\0");
-            nint created;
-            fixed (byte* pathPointer = bytes)
-            {
-                OrtStatus.Check(OrtApi.CreateSession(OrtEnvironment.Handle, pathPointer, options, &created), "CreateSession");
-            }
-
-            return created;
-        }
-        finally
-        {
-            OrtApi.ReleaseSessionOptions(options);
-        }
-    }
+        Check(((delegate* unmanaged<nint, nint, nint*, nint*, nuint, nint*, nuint, nint*, nint>)Api[9])(session, 0, pointers, pointers + 1, 1, pointers + 2, 1, pointers + 3));
 
     public void Dispose()
     {
-        OrtApi.ReleaseValue(inputValue);
-        OrtApi.ReleaseValue(outputValue);
-        OrtApi.ReleaseSession(session);
+        ((delegate* unmanaged<nint, void>)Api[96])(inputValue);  // ReleaseValue
+        ((delegate* unmanaged<nint, void>)Api[96])(outputValue);
+        ((delegate* unmanaged<nint, void>)Api[95])(session);     // ReleaseSession
         NativeMemory.Free(pointers);
         NativeMemory.Free(names);
         NativeMemory.AlignedFree(input);
         NativeMemory.AlignedFree(output);
     }
 
+    /// <summary>The OrtApi table of the libonnxruntime the official package mapped (started through InProcServe first).</summary>
+    private static nint* LoadApi()
+    {
+        OnnxRuntime.Initialize();
+        var library = NativeLibrary.Load(OnnxRuntime.LibraryPath);
+        var apiBase = ((delegate* unmanaged<nint*>)NativeLibrary.GetExport(library, "OrtGetApiBase"))();
+        return ((delegate* unmanaged<uint, nint*>)apiBase[0])(15);
+    }
+
+    private static nint CreateSession(string path)
+    {
+        nint env, options, created;
+        // CreateEnv hands back the process's one env, which the official package created already.
+        fixed (byte* logId = "raw"u8)
+        {
+            Check(((delegate* unmanaged<int, byte*, nint*, nint>)Api[3])(3, logId, &env));
+        }
+
+        Check(((delegate* unmanaged<nint*, nint>)Api[10])(&options));                  // CreateSessionOptions
+        try
+        {
+            Check(((delegate* unmanaged<nint, int, nint>)Api[24])(options, 1));        // SetIntraOpNumThreads
+            Check(((delegate* unmanaged<nint, int, nint>)Api[23])(options, 99));       // SetSessionGraphOptimizationLevel(All)
+            Check(((delegate* unmanaged<nint, nint>)Api[19])(options));                // DisableCpuMemArena
+            fixed (byte* pathBytes = Encoding.UTF8.GetBytes(path + "\0"))
+            {
+                Check(((delegate* unmanaged<nint, byte*, nint, nint*, nint>)Api[7])(env, pathBytes, options, &created)); // CreateSession
+            }
+
+            return created;
+        }
+        finally
+        {
+            ((delegate* unmanaged<nint, void>)Api[100])(options);                      // ReleaseSessionOptions
+        }
+    }
+
     private static nint CreateTensor(float* data, int rows, int columns)
     {
+        nint memoryInfo, value;
+        Check(((delegate* unmanaged<int, int, nint*, nint>)Api[69])(1, 0, &memoryInfo)); // CreateCpuMemoryInfo(Arena, Default)
         var shape = stackalloc long[] { rows, columns };
-        nint value;
-        OrtStatus.Check(
-            OrtApi.CreateTensorWithDataAsOrtValue(OrtEnvironment.CpuMemoryInfo, data, (nuint)(rows * columns * sizeof(float)), shape, 2, TensorElementType.Float, &value),
-            "CreateTensorWithDataAsOrtValue");
+        Check(((delegate* unmanaged<nint, void*, nuint, long*, nuint, int, nint*, nint>)Api[49])( // CreateTensorWithDataAsOrtValue
+            memoryInfo, data, (nuint)(rows * columns * sizeof(float)), shape, 2, 1, &value));
+        ((delegate* unmanaged<nint, void>)Api[94])(memoryInfo);                          // ReleaseMemoryInfo
         return value;
+    }
+
+    private static void Check(nint status)
+    {
+        if (status != 0)
+        {
+            var message = Marshal.PtrToStringUTF8((nint)((delegate* unmanaged<nint, byte*>)Api[2])(status));
+            ((delegate* unmanaged<nint, void>)Api[93])(status);
+            throw new InvalidOperationException($"ONNX Runtime C API: {message}");
+        }
     }
 }

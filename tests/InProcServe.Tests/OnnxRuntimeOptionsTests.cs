@@ -21,7 +21,8 @@ public sealed class OnnxRuntimeOptionsTests
 
         Assert.Equal(
             "The ONNX Runtime environment already exists with per-session thread pools, so it can't use global thread pools " +
-            "(intra-op threads: ONNX Runtime's choice): it is created once per process, by the first model load or OnnxRuntime.Initialize call. " +
+            "(intra-op threads: ONNX Runtime's choice): it is created once per process, by the first model load or OnnxRuntime.Initialize call " +
+            "(or by other code of the app that used ONNX Runtime first). " +
             "Call OnnxRuntime.Initialize with these options at startup, before any model is loaded.",
             error.Message);
         OnnxRuntime.Initialize(new OnnxRuntimeOptions()); // What the environment already has: nothing to do.
@@ -35,7 +36,7 @@ public sealed class OnnxRuntimeOptionsTests
 
         Assert.Equal(
             $"Invalid ONNX Runtime options:{Environment.NewLine}" +
-            $"  - LibraryPath is empty; leave it null to search the usual places.{Environment.NewLine}" +
+            $"  - LibraryPath is empty; leave it null to use the official packages' library.{Environment.NewLine}" +
             "  - GlobalIntraOpThreads is -1; it must be 0 (default) or more. (Parameter 'options')",
             error.Message);
         Assert.Contains("GlobalIntraOpThreads is 2 but UseGlobalThreadPools is false", unused.Message);

@@ -238,7 +238,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         var started = Stopwatch.GetTimestamp();
         try
         {
-            ran = buffers.Run(session, batch.Length, worker.RunOptions, worker.Terminated);
+            ran = buffers.Run(batch.Length, worker.Control);
         }
         catch (Exception error)
         {

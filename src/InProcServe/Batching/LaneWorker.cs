@@ -1,5 +1,3 @@
-using InProcServe.Native;
-
 namespace InProcServe;
 
 /// <summary>
@@ -12,10 +10,10 @@ namespace InProcServe;
 /// next one; terminating is decided under a lock with the worker's <see cref="running"/> flag, so the run options
 /// are never touched once the worker left the run.
 /// </remarks>
-internal sealed unsafe class LaneWorker : IDisposable
+internal sealed class LaneWorker : IDisposable
 {
     private readonly Lock gate = new();
-    private readonly OrtRunOptionsHandle runOptions;
+    private readonly RunControl control = new();
 
     /// <summary>The batch's generation (high 32 bits) and how many of its requests still want its results (low 32 bits).</summary>
     private long state;
@@ -23,20 +21,8 @@ internal sealed unsafe class LaneWorker : IDisposable
     private bool running;
     private bool terminated;
 
-    internal LaneWorker()
-    {
-        OrtEnvironment.EnsureCreated();
-        nint created;
-        OrtStatus.Check(OrtApi.CreateRunOptions(&created), "Creating run options for a lane worker");
-        runOptions = new OrtRunOptionsHandle(created);
-        Terminated = () => terminated;
-    }
-
     /// <summary>The run options of every run on this worker.</summary>
-    internal OrtRunOptionsHandle RunOptions => runOptions;
-
-    /// <summary>Whether the run just made was terminated (read by the session when a run fails).</summary>
-    internal Func<bool> Terminated { get; }
+    internal RunControl Control => control;
 
     /// <summary>Starts collecting a batch.</summary>
     internal void Begin()
@@ -69,7 +55,7 @@ internal sealed unsafe class LaneWorker : IDisposable
                 if (running && !terminated)
                 {
                     terminated = true;
-                    OrtStatus.Check(OrtApi.RunOptionsSetTerminate(runOptions.DangerousGetHandle()), "Terminating a batch");
+                    control.Terminate();
                 }
             }
         }
@@ -93,11 +79,8 @@ internal sealed unsafe class LaneWorker : IDisposable
             running = false;
         }
 
-        if (terminated)
-        {
-            OrtStatus.Check(OrtApi.RunOptionsUnsetTerminate(runOptions.DangerousGetHandle()), "Resetting run options");
-        }
+        control.Reset();
     }
 
-    public void Dispose() => runOptions.Dispose();
+    public void Dispose() => control.Dispose();
 }

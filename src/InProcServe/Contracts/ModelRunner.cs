@@ -46,7 +46,7 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
         try
         {
             TInput.WriteRow(input, 0, buffers.Inputs);
-            buffers.Run(session, 1, cancellationToken);
+            buffers.Run(1, cancellationToken);
             return TOutput.ReadRow(0, buffers.Outputs);
         }
         finally
@@ -78,7 +78,7 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
             {
                 var rows = Math.Min(MaxBatchSize, inputs.Length - start);
                 TInput.WriteRows(inputs.Slice(start, rows), buffers.Inputs);
-                buffers.Run(session, rows, cancellationToken);
+                buffers.Run(rows, cancellationToken);
                 TOutput.ReadRows(buffers.Outputs, outputs.Slice(start, rows));
             }
         }
@@ -97,7 +97,7 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
         var buffers = Rent();
         try
         {
-            buffers.Run(session, rows, cancellationToken);
+            buffers.Run(rows, cancellationToken);
         }
         finally
         {
@@ -180,7 +180,7 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
                     }
                 }
 
-                buffers.Run(session, rows, cancellationToken);
+                buffers.Run(rows, cancellationToken);
                 for (var row = 0; row < rows; row++)
                 {
                     yield return TOutput.ReadRow(row, buffers.Outputs);

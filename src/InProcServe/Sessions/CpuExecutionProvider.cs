@@ -1,4 +1,4 @@
-using InProcServe.Native;
+using Microsoft.ML.OnnxRuntime;
 
 namespace InProcServe;
 
@@ -17,7 +17,7 @@ internal sealed class CpuExecutionProvider : ExecutionProvider
     {
     }
 
-    internal override void Append(OrtSessionOptionsHandle sessionOptions)
+    internal override void Append(SessionOptions sessionOptions)
     {
     }
 }

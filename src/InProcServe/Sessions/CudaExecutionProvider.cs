@@ -1,5 +1,5 @@
 using System.Globalization;
-using InProcServe.Native;
+using Microsoft.ML.OnnxRuntime;
 
 namespace InProcServe;
 
@@ -35,25 +35,23 @@ internal sealed class CudaExecutionProvider(
         if (!Enum.IsDefined(convolutionAlgorithmSearch)) errors.Add($"{nameof(ModelSessionOptions.ExecutionProvider)}: the cuDNN convolution algorithm search is {(int)convolutionAlgorithmSearch}; it must be one of {string.Join(", ", Enum.GetNames<CudnnConvolutionAlgorithmSearch>())}.");
     }
 
-    internal override unsafe void Append(OrtSessionOptionsHandle sessionOptions)
+    internal override void Append(SessionOptions sessionOptions)
     {
-        nint created;
-        OrtStatus.Check(OrtApi.CreateCUDAProviderOptions(&created));
-        using var options = new OrtCudaProviderOptionsHandle(created);
+        using var options = new OrtCUDAProviderOptions();
         // Every value is sent, defaults included, so the session runs with what ToString reports.
-        SetOptions(OrtApi.UpdateCUDAProviderOptions, options,
-        [
-            ("device_id", deviceId.ToString(CultureInfo.InvariantCulture)),
+        options.UpdateOptions(new Dictionary<string, string>
+        {
+            ["device_id"] = deviceId.ToString(CultureInfo.InvariantCulture),
             // ONNX Runtime's "no limit" is SIZE_MAX, not 0.
-            ("gpu_mem_limit", gpuMemoryLimit == 0 ? nuint.MaxValue.ToString(CultureInfo.InvariantCulture) : gpuMemoryLimit.ToString(CultureInfo.InvariantCulture)),
-            ("arena_extend_strategy", arenaExtendStrategy == ArenaExtendStrategy.NextPowerOfTwo ? "kNextPowerOfTwo" : "kSameAsRequested"),
-            ("cudnn_conv_algo_search", convolutionAlgorithmSearch switch
+            ["gpu_mem_limit"] = gpuMemoryLimit == 0 ? nuint.MaxValue.ToString(CultureInfo.InvariantCulture) : gpuMemoryLimit.ToString(CultureInfo.InvariantCulture),
+            ["arena_extend_strategy"] = arenaExtendStrategy == ArenaExtendStrategy.NextPowerOfTwo ? "kNextPowerOfTwo" : "kSameAsRequested",
+            ["cudnn_conv_algo_search"] = convolutionAlgorithmSearch switch
             {
                 CudnnConvolutionAlgorithmSearch.Heuristic => "HEURISTIC",
                 CudnnConvolutionAlgorithmSearch.Default => "DEFAULT",
                 _ => "EXHAUSTIVE",
-            }),
-        ]);
-        OrtStatus.Check(OrtApi.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions.DangerousGetHandle(), created));
+            },
+        });
+        sessionOptions.AppendExecutionProvider_CUDA(options);
     }
 }

@@ -1,5 +1,4 @@
-using System.Runtime.InteropServices;
-using InProcServe.Native;
+using Microsoft.ML.OnnxRuntime;
 
 namespace InProcServe;
 
@@ -69,7 +68,7 @@ public abstract class ExecutionProvider
     /// GPU providers, missing CUDA libraries, no such device); the message says which, what the library has,
     /// and what to do. ONNX Runtime's error, if any, is the inner exception.
     /// </exception>
-    internal void AddTo(OrtSessionOptionsHandle sessionOptions, string modelName)
+    internal void AddTo(SessionOptions sessionOptions, string modelName)
     {
         if (RequiredProviders.Count == 0)
         {
@@ -87,49 +86,21 @@ public abstract class ExecutionProvider
         {
             Append(sessionOptions);
         }
-        catch (OnnxRuntimeException e)
+        catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e)
         {
-            throw Unavailable(modelName, $"ONNX Runtime could not add it ({e.Message})", available, e);
+            var error = OrtErrors.Translate(e, null);
+            throw Unavailable(modelName, $"ONNX Runtime could not add it ({error.Message})", available, error);
         }
     }
 
     /// <summary>Appends the provider (and its fallbacks) to native session options; a failure is ONNX Runtime's status, unprefixed.</summary>
-    internal abstract void Append(OrtSessionOptionsHandle sessionOptions);
+    internal abstract void Append(SessionOptions sessionOptions);
 
     private NotSupportedException Unavailable(string modelName, string reason, IReadOnlyList<string> available, Exception? inner) =>
         new($"Model '{modelName}': the execution provider {this} is not available: {reason}. The ONNX Runtime {OnnxRuntime.Version} " +
-            $"loaded from '{OnnxRuntime.LibraryPath}' lists {string.Join(", ", available)}. To run on the GPU, install a GPU build of " +
-            $"ONNX Runtime {OnnxRuntime.Version} with the CUDA and cuDNN libraries it needs (the onnxruntime-linux-x64-gpu release archive, " +
-            $"or the native files of the Microsoft.ML.OnnxRuntime.Gpu NuGet package) and set {OrtLibrary.EnvironmentVariable} to its " +
-            "libonnxruntime; or use ExecutionProvider.Cpu.",
+            $"loaded from '{OnnxRuntime.LibraryPath}' lists {string.Join(", ", available)}. To run on the GPU, reference the GPU package " +
+            $"of the same version, <PackageReference Include=\"Microsoft.ML.OnnxRuntime.Gpu.Linux\" Version=\"{OnnxRuntime.Version}\" />, " +
+            "with the CUDA and cuDNN libraries it needs on the machine (InProcServe then uses its native library in place of the CPU one); " +
+            "or use ExecutionProvider.Cpu.",
             inner);
-
-    /// <summary>Sets provider options as the UTF-8 key/value strings the V2 option objects take.</summary>
-    private protected static unsafe void SetOptions(
-        delegate* unmanaged<nint, byte**, byte**, nuint, nint> update, OrtHandle options, (string Key, string Value)[] entries)
-    {
-        var keys = new nint[entries.Length];
-        var values = new nint[entries.Length];
-        try
-        {
-            for (var i = 0; i < entries.Length; i++)
-            {
-                keys[i] = Marshal.StringToCoTaskMemUTF8(entries[i].Key);
-                values[i] = Marshal.StringToCoTaskMemUTF8(entries[i].Value);
-            }
-
-            fixed (nint* k = keys, v = values)
-            {
-                OrtStatus.Check(update(options.DangerousGetHandle(), (byte**)k, (byte**)v, (nuint)entries.Length));
-            }
-        }
-        finally
-        {
-            for (var i = 0; i < entries.Length; i++)
-            {
-                Marshal.FreeCoTaskMem(keys[i]);
-                Marshal.FreeCoTaskMem(values[i]);
-            }
-        }
-    }
 }

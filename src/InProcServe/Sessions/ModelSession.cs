@@ -1,7 +1,8 @@
 using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
-using InProcServe.Native;
 using InProcServe.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace InProcServe;
 
@@ -13,33 +14,34 @@ namespace InProcServe;
 /// Thread safety: any number of threads may call Run at once. <see cref="Dispose"/> may be called while
 /// runs are in flight: they finish, the native session is released after the last one returns, and
 /// later calls throw <see cref="ObjectDisposedException"/>.
-/// A run with caller-provided outputs allocates nothing on the managed heap unless its token can be canceled.
+/// Runs go through ONNX Runtime's official managed API, whose untyped Run allocates its own name and value
+/// arrays (a few hundred bytes); typed runners bind their batch memory once and allocate nothing per run.
 /// </remarks>
-public sealed unsafe class ModelSession : IDisposable
+public sealed class ModelSession : IDisposable
 {
     /// <summary>Inputs or outputs up to this count are tracked on the stack during a run.</summary>
     private const int StackLimit = 16;
 
-    private readonly OrtSessionHandle handle;
+    private readonly InferenceSession session;
+    private readonly CallGuard guard;
     private readonly FrozenDictionary<string, int> inputIndex;
     private readonly FrozenDictionary<string, int> outputIndex;
     private readonly string[] allOutputNames;
     private readonly string runFailed;
 
-    private ModelSession(OrtSessionHandle handle, string name, ExecutionProvider executionProvider)
+    private ModelSession(InferenceSession session, SharedWeights? weights, string name, ExecutionProvider executionProvider)
     {
-        this.handle = handle;
+        this.session = session;
+        guard = new CallGuard(session, weights is null ? null : weights.Release);
         Name = name;
         ExecutionProvider = executionProvider;
         runFailed = $"Model '{name}': Run failed";
-        var session = handle.DangerousGetHandle();
-        Inputs = SessionReader.ReadSignature(session, input: true, name);
-        Outputs = SessionReader.ReadSignature(session, input: false, name);
-        Metadata = SessionReader.ReadMetadata(session, name);
+        Inputs = SessionReader.ReadSignature(session.InputNames, session.InputMetadata);
+        Outputs = SessionReader.ReadSignature(session.OutputNames, session.OutputMetadata);
+        Metadata = OrtErrors.Run(() => SessionReader.ReadMetadata(session.ModelMetadata), $"Model '{name}': reading its metadata");
         inputIndex = Inputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
         outputIndex = Outputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
         allOutputNames = Outputs.Select(o => o.Name).ToArray();
-        handle.SetNames(Inputs.Select(i => i.Name).ToArray(), allOutputNames);
     }
 
     /// <summary>The model's name in messages: <see cref="ModelSessionOptions.Name"/>, or derived from the file name.</summary>
@@ -59,6 +61,9 @@ public sealed unsafe class ModelSession : IDisposable
     /// a session exists only if ONNX Runtime accepted it. Nodes it can't run are on the CPU.
     /// </summary>
     public ExecutionProvider ExecutionProvider { get; }
+
+    /// <summary>Whether <see cref="Dispose"/> was called.</summary>
+    internal bool IsDisposed => guard.IsDisposeRequested;
 
     /// <summary>Loads a model file.</summary>
     /// <param name="path">The .onnx file.</param>
@@ -85,28 +90,11 @@ public sealed unsafe class ModelSession : IDisposable
         var useCache = cache is not null && File.Exists(cache) && File.GetLastWriteTimeUtc(cache) >= File.GetLastWriteTimeUtc(fullPath);
         var source = useCache ? cache! : fullPath;
 
-        OrtEnvironment.EnsureCreated();
-        using var sessionOptions = CreateSessionOptions(options, name, useCache ? GraphOptimizationLevel.None : options.GraphOptimization, useCache ? null : cache);
         // The source, not the model file: an optimized copy may hold other data under the same initializer names.
-        var weights = options.ShareWeights ? SharedWeights.AcquireFile(source) : null;
-        nint session;
-        try
-        {
-            weights?.AddTo(sessionOptions.DangerousGetHandle(), $"Model '{name}': sharing weights");
-            using var nativePath = new NativePath(source);
-            OrtStatus.Check(
-                weights is null
-                    ? OrtApi.CreateSession(OrtEnvironment.Handle, nativePath.Pointer, sessionOptions.DangerousGetHandle(), &session)
-                    : OrtApi.CreateSessionWithPrepackedWeightsContainer(OrtEnvironment.Handle, nativePath.Pointer, sessionOptions.DangerousGetHandle(), weights.Container, &session),
-                $"Model '{name}': loading '{source}' failed");
-        }
-        catch
-        {
-            weights?.Release();
-            throw;
-        }
-
-        return Create(session, name, weights, options.ExecutionProvider);
+        return Create(options, name, useCache ? GraphOptimizationLevel.None : options.GraphOptimization, useCache ? null : cache,
+            () => options.ShareWeights ? SharedWeights.AcquireFile(source) : null,
+            (sessionOptions, weights) => weights is null ? new InferenceSession(source, sessionOptions) : new InferenceSession(source, sessionOptions, weights.Container),
+            $"Model '{name}': loading '{source}' failed");
     }
 
     /// <summary>Loads a model from its bytes (an ONNX protobuf), for models embedded in an assembly or fetched at run time.</summary>
@@ -128,35 +116,18 @@ public sealed unsafe class ModelSession : IDisposable
             throw new ArgumentException($"Model '{name}': the model bytes are empty.", nameof(model));
         }
 
-        OrtEnvironment.EnsureCreated();
         var cache = options.OptimizedModelPath is { } cachePath ? Path.GetFullPath(cachePath) : null;
-        using var sessionOptions = CreateSessionOptions(options, name, options.GraphOptimization, cache);
-        var weights = options.ShareWeights ? SharedWeights.AcquireBytes(model) : null;
-        nint session;
-        try
-        {
-            weights?.AddTo(sessionOptions.DangerousGetHandle(), $"Model '{name}': sharing weights");
-            fixed (byte* bytes = model)
-            {
-                OrtStatus.Check(
-                    weights is null
-                        ? OrtApi.CreateSessionFromArray(OrtEnvironment.Handle, bytes, (nuint)model.Length, sessionOptions.DangerousGetHandle(), &session)
-                        : OrtApi.CreateSessionFromArrayWithPrepackedWeightsContainer(OrtEnvironment.Handle, bytes, (nuint)model.Length, sessionOptions.DangerousGetHandle(), weights.Container, &session),
-                    $"Model '{name}': loading {model.Length} bytes failed");
-            }
-        }
-        catch
-        {
-            weights?.Release();
-            throw;
-        }
-
-        return Create(session, name, weights, options.ExecutionProvider);
+        // The official API takes the model as an array.
+        var bytes = model.ToArray();
+        return Create(options, name, options.GraphOptimization, cache,
+            () => options.ShareWeights ? SharedWeights.AcquireBytes(bytes) : null,
+            (sessionOptions, weights) => weights is null ? new InferenceSession(bytes, sessionOptions) : new InferenceSession(bytes, sessionOptions, weights.Container),
+            $"Model '{name}': loading {bytes.Length} bytes failed");
     }
 
     /// <summary>
     /// Runs the model on <paramref name="inputs"/> and writes the requested outputs into the tensors you
-    /// provide: the fast path, with no copies and no managed allocation.
+    /// provide, with no copies.
     /// </summary>
     /// <param name="inputs">Every model input, by name, in any order.</param>
     /// <param name="outputs">The outputs to compute, by name, each into a tensor of the exact shape the model produces.</param>
@@ -171,11 +142,10 @@ public sealed unsafe class ModelSession : IDisposable
     public void Run(ReadOnlySpan<NamedTensor> inputs, ReadOnlySpan<NamedTensor> outputs, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<nint> inputValues = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
-        Span<nint> inputNames = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
-        Span<nint> outputValues = outputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[outputs.Length];
-        Span<nint> outputNames = outputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[outputs.Length];
-
+        var inputNames = new string[inputs.Length];
+        var inputValues = new OrtValue[inputs.Length];
+        var outputNames = new string[outputs.Length];
+        var outputValues = new OrtValue[outputs.Length];
         var sessionAdded = false;
         var inputsAdded = 0;
         var outputsAdded = 0;
@@ -184,7 +154,7 @@ public sealed unsafe class ModelSession : IDisposable
             AddSessionRef(ref sessionAdded);
             inputsAdded = BindInputs(inputs, inputNames, inputValues);
             outputsAdded = BindOutputs(outputs, outputNames, outputValues);
-            Invoke(inputNames, inputValues, inputs.Length, outputNames, outputValues, outputs.Length, cancellationToken);
+            Invoke(cancellationToken, (session, runOptions) => session.Run(runOptions, inputNames, inputValues, outputNames, outputValues));
         }
         finally
         {
@@ -192,7 +162,7 @@ public sealed unsafe class ModelSession : IDisposable
             ReleaseRefs(outputs, outputsAdded);
             if (sessionAdded)
             {
-                handle.DangerousRelease();
+                guard.DangerousRelease();
             }
         }
     }
@@ -214,13 +184,12 @@ public sealed unsafe class ModelSession : IDisposable
     public RunOutputs Run(ReadOnlySpan<NamedTensor> inputs, ReadOnlySpan<string> outputNames, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        Span<nint> inputValues = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
-        Span<nint> inputNames = inputs.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[inputs.Length];
-        var outputValues = new nint[outputNames.Length];
-        Span<nint> nativeOutputNames = outputNames.Length <= StackLimit ? stackalloc nint[StackLimit] : new nint[outputNames.Length];
-
+        var inputNames = new string[inputs.Length];
+        var inputValues = new OrtValue[inputs.Length];
+        var names = new string[outputNames.Length];
         var sessionAdded = false;
         var inputsAdded = 0;
+        IDisposableReadOnlyCollection<OrtValue>? values = null;
         try
         {
             AddSessionRef(ref sessionAdded);
@@ -228,22 +197,21 @@ public sealed unsafe class ModelSession : IDisposable
             Span<bool> seen = Outputs.Count <= StackLimit ? stackalloc bool[StackLimit] : new bool[Outputs.Count];
             for (var i = 0; i < outputNames.Length; i++)
             {
-                var index = OutputIndex(outputNames[i], seen);
-                nativeOutputNames[i] = (nint)handle.OutputNames[index];
+                names[i] = Outputs[OutputIndex(outputNames[i], seen)].Name;
             }
 
-            Invoke(inputNames, inputValues, inputs.Length, nativeOutputNames, outputValues, outputNames.Length, cancellationToken);
+            values = Invoke(cancellationToken, (session, runOptions) => session.Run(runOptions, inputNames, inputValues, names));
         }
         finally
         {
             ReleaseRefs(inputs, inputsAdded);
             if (sessionAdded)
             {
-                handle.DangerousRelease();
+                guard.DangerousRelease();
             }
         }
 
-        return WrapOutputs(outputNames, outputValues);
+        return WrapOutputs(names, values);
     }
 
     /// <summary>
@@ -288,149 +256,179 @@ public sealed unsafe class ModelSession : IDisposable
     }
 
     /// <summary>Releases the native session once runs in flight have returned; later calls throw <see cref="ObjectDisposedException"/>.</summary>
-    public void Dispose() => handle.Dispose();
+    public void Dispose() => guard.Dispose();
 
-    /// <summary>Whether <see cref="Dispose"/> was called.</summary>
-    internal bool IsDisposed => handle.IsDisposeRequested;
-
-    /// <summary>The native name of input <paramref name="index"/>, valid while the session lives.</summary>
-    internal nint InputNamePointer(int index) => NamePointer(index, input: true);
-
-    /// <summary>The native name of output <paramref name="index"/>, valid while the session lives.</summary>
-    internal nint OutputNamePointer(int index) => NamePointer(index, input: false);
-
-    /// <summary>Reads a name pointer under a reference, so a disposed session throws instead of reading freed memory.</summary>
-    private nint NamePointer(int index, bool input)
+    /// <summary>An I/O binding of this session, for batch memory bound once (<see cref="BatchBinding"/>).</summary>
+    /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
+    internal OrtIoBinding CreateIoBinding()
     {
         var added = false;
         try
         {
             AddSessionRef(ref added);
-            return (nint)(input ? handle.InputNames : handle.OutputNames)[index];
+            return OrtErrors.Run(session.CreateIoBinding, $"Model '{Name}': binding batch memory");
         }
         finally
         {
-            if (added) handle.DangerousRelease();
+            if (added) guard.DangerousRelease();
         }
     }
 
     /// <summary>
-    /// Runs over values already checked against the signature (a bound contract's batch buffers): no
-    /// validation, no lookups, only the reference that keeps the session alive during the call.
+    /// Runs over a binding whose values were checked against the signature (a bound contract's batch memory):
+    /// no validation, no lookups, no allocation unless the token can be canceled.
     /// </summary>
-    internal void RunBound(Span<nint> inputNames, Span<nint> inputValues, Span<nint> outputNames, Span<nint> outputValues, CancellationToken cancellationToken)
+    internal void RunBound(OrtIoBinding binding, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!handle.TryAddRef())
+        if (!guard.TryAddRef())
         {
             ThrowDisposed();
         }
 
         try
         {
-            Invoke(inputNames, inputValues, inputValues.Length, outputNames, outputValues, outputValues.Length, cancellationToken);
+            if (!cancellationToken.CanBeCanceled)
+            {
+                session.RunWithBinding(RunControl.Shared, binding);
+                return;
+            }
+
+            Invoke(cancellationToken, (session, runOptions) =>
+            {
+                session.RunWithBinding(runOptions, binding);
+                return true;
+            });
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            OrtErrors.Throw(e, runFailed);
         }
         finally
         {
-            handle.DangerousRelease();
+            guard.DangerousRelease();
         }
     }
 
     /// <summary>
-    /// As <see cref="RunBound(Span{nint}, Span{nint}, Span{nint}, Span{nint}, CancellationToken)"/> with run
-    /// options the caller owns and may terminate from another thread (a lane worker's, reused for every batch).
+    /// As <see cref="RunBound(OrtIoBinding, CancellationToken)"/> under run options the caller owns and may terminate
+    /// from another thread (a lane worker's, reused for every batch).
     /// </summary>
-    /// <returns>False when the run was terminated through <paramref name="runOptions"/>.</returns>
-    internal bool RunBound(Span<nint> inputNames, Span<nint> inputValues, Span<nint> outputNames, Span<nint> outputValues, OrtRunOptionsHandle runOptions, Func<bool> terminated)
+    /// <returns>False when the run was terminated through <paramref name="control"/>.</returns>
+    internal bool RunBound(OrtIoBinding binding, RunControl control)
     {
-        if (!handle.TryAddRef())
+        if (!guard.TryAddRef())
         {
             ThrowDisposed();
         }
 
         try
         {
-            fixed (nint* inNames = inputNames, inValues = inputValues, outNames = outputNames, outValues = outputValues)
-            {
-                var status = OrtApi.Run(handle.DangerousGetHandle(), runOptions.DangerousGetHandle(), inNames, inValues, (nuint)inputValues.Length, outNames, (nuint)outputValues.Length, outValues);
-                if (status != 0 && terminated())
-                {
-                    OrtApi.ReleaseStatus(status);
-                    return false;
-                }
-
-                OrtStatus.Check(status, runFailed);
-                return true;
-            }
+            session.RunWithBinding(control.Options, binding);
+            return true;
+        }
+        catch (Ort.OnnxRuntimeException) when (control.IsTerminated)
+        {
+            return false;
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            throw OrtErrors.Translate(e, runFailed);
         }
         finally
         {
-            handle.DangerousRelease();
+            guard.DangerousRelease();
         }
     }
 
-    /// <summary>Wraps a created session; from here on its handle owns the session and its share of <paramref name="weights"/>.</summary>
-    private static ModelSession Create(nint session, string name, SharedWeights? weights, ExecutionProvider executionProvider)
+    private static ModelSession Create(
+        ModelSessionOptions options,
+        string name,
+        GraphOptimizationLevel optimization,
+        string? writeOptimizedTo,
+        Func<SharedWeights?> acquireWeights,
+        Func<SessionOptions, SharedWeights?, InferenceSession> load,
+        string context)
     {
-        var handle = new OrtSessionHandle(session, weights);
+        OrtEnvironment.EnsureCreated();
+        using var sessionOptions = CreateSessionOptions(options, name, optimization, writeOptimizedTo);
+        var weights = acquireWeights();
+        InferenceSession session;
         try
         {
-            return new ModelSession(handle, name, executionProvider);
+            weights?.AddTo(sessionOptions, $"Model '{name}': sharing weights");
+            session = OrtErrors.Run(() => load(sessionOptions, weights), context);
         }
         catch
         {
-            handle.Dispose();
+            weights?.Release();
+            throw;
+        }
+
+        // From here on the guard owns the session and its share of the weights.
+        try
+        {
+            return new ModelSession(session, weights, name, options.ExecutionProvider);
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            session.Dispose();
+            weights?.Release();
+            throw OrtErrors.Translate(e, $"Model '{name}': reading its signature");
+        }
+        catch
+        {
+            session.Dispose();
+            weights?.Release();
             throw;
         }
     }
 
-    private static OrtSessionOptionsHandle CreateSessionOptions(ModelSessionOptions options, string name, GraphOptimizationLevel optimization, string? writeOptimizedTo)
+    private static SessionOptions CreateSessionOptions(ModelSessionOptions options, string name, GraphOptimizationLevel optimization, string? writeOptimizedTo)
     {
         var context = $"Model '{name}': setting session options";
-        nint created;
-        OrtStatus.Check(OrtApi.CreateSessionOptions(&created), context);
-        var sessionOptions = new OrtSessionOptionsHandle(created);
+        var sessionOptions = new SessionOptions();
         try
         {
-            if (OrtEnvironment.GlobalIntraOpThreads is not null)
+            OrtErrors.Run(() =>
             {
-                // Without this the session creates its own pools next to the global ones.
-                OrtStatus.Check(OrtApi.DisablePerSessionThreads(created), context);
-            }
-
-            if (options.IntraOpThreads > 0)
-            {
-                OrtStatus.Check(OrtApi.SetIntraOpNumThreads(created, options.IntraOpThreads), context);
-            }
-
-            if (options.InterOpThreads > 0)
-            {
-                OrtStatus.Check(OrtApi.SetInterOpNumThreads(created, options.InterOpThreads), context);
-                if (options.InterOpThreads > 1)
+                // Errors only: ONNX Runtime's warnings go to stderr, colored, and every error that matters comes back as an exception.
+                sessionOptions.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
+                if (OrtEnvironment.GlobalIntraOpThreads is not null)
                 {
-                    OrtStatus.Check(OrtApi.SetSessionExecutionMode(created, OrtExecutionMode.Parallel), context);
+                    // Without this the session creates its own pools next to the global ones.
+                    sessionOptions.DisablePerSessionThreads();
                 }
-            }
 
-            OrtStatus.Check(OrtApi.SetSessionGraphOptimizationLevel(created, optimization), context);
-            OrtStatus.Check(options.EnableCpuMemoryArena ? OrtApi.EnableCpuMemArena(created) : OrtApi.DisableCpuMemArena(created), context);
-            if (options.UseSharedCpuArena)
-            {
-                OrtEnvironment.EnsureSharedCpuArena();
-                fixed (byte* key = "session.use_env_allocators"u8, value = "1"u8)
+                if (options.IntraOpThreads > 0)
                 {
-                    OrtStatus.Check(OrtApi.AddSessionConfigEntry(created, key, value), context);
+                    sessionOptions.IntraOpNumThreads = options.IntraOpThreads;
                 }
-            }
 
+                if (options.InterOpThreads > 0)
+                {
+                    sessionOptions.InterOpNumThreads = options.InterOpThreads;
+                    if (options.InterOpThreads > 1)
+                    {
+                        sessionOptions.ExecutionMode = ExecutionMode.ORT_PARALLEL;
+                    }
+                }
+
+                sessionOptions.GraphOptimizationLevel = (Ort.GraphOptimizationLevel)optimization;
+                sessionOptions.EnableCpuMemArena = options.EnableCpuMemoryArena;
+                if (options.UseSharedCpuArena)
+                {
+                    OrtEnvironment.EnsureSharedCpuArena();
+                    sessionOptions.AddSessionConfigEntry("session.use_env_allocators", "1");
+                }
+
+                if (writeOptimizedTo is not null)
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(writeOptimizedTo)!);
+                    sessionOptions.OptimizedModelFilePath = writeOptimizedTo;
+                }
+            }, context);
             options.ExecutionProvider.AddTo(sessionOptions, name);
-            if (writeOptimizedTo is not null)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(writeOptimizedTo)!);
-                using var nativePath = new NativePath(writeOptimizedTo);
-                OrtStatus.Check(OrtApi.SetOptimizedModelFilePath(created, nativePath.Pointer), context);
-            }
-
             return sessionOptions;
         }
         catch
@@ -442,16 +440,16 @@ public sealed unsafe class ModelSession : IDisposable
 
     private void AddSessionRef(ref bool added)
     {
-        added = handle.TryAddRef();
+        added = guard.TryAddRef();
         if (!added)
         {
             ThrowDisposed();
         }
     }
 
-    /// <summary>Validates the inputs against the signature and collects their native names and values.</summary>
+    /// <summary>Validates the inputs against the signature and collects their names and values.</summary>
     /// <returns>How many tensor references were taken (released by the caller, also on failure).</returns>
-    private int BindInputs(ReadOnlySpan<NamedTensor> inputs, Span<nint> names, Span<nint> values)
+    private int BindInputs(ReadOnlySpan<NamedTensor> inputs, string[] names, OrtValue[] values)
     {
         Span<bool> seen = Inputs.Count <= StackLimit ? stackalloc bool[StackLimit] : new bool[Inputs.Count];
         var added = 0;
@@ -472,8 +470,8 @@ public sealed unsafe class ModelSession : IDisposable
             CheckTensor(value, Inputs[index], "input", nameof(inputs));
             AddTensorRef(value, "input", Inputs[index].Name);
             added++;
-            names[i] = (nint)handle.InputNames[index];
-            values[i] = value.Handle.DangerousGetHandle();
+            names[i] = Inputs[index].Name;
+            values[i] = value.Value;
         }
 
         if (inputs.Length != Inputs.Count)
@@ -484,7 +482,7 @@ public sealed unsafe class ModelSession : IDisposable
         return added;
     }
 
-    private int BindOutputs(ReadOnlySpan<NamedTensor> outputs, Span<nint> names, Span<nint> values)
+    private int BindOutputs(ReadOnlySpan<NamedTensor> outputs, string[] names, OrtValue[] values)
     {
         Span<bool> seen = Outputs.Count <= StackLimit ? stackalloc bool[StackLimit] : new bool[Outputs.Count];
         var added = 0;
@@ -495,8 +493,8 @@ public sealed unsafe class ModelSession : IDisposable
             CheckTensor(value, Outputs[index], "output", nameof(outputs));
             AddTensorRef(value, "output", Outputs[index].Name);
             added++;
-            names[i] = (nint)handle.OutputNames[index];
-            values[i] = value.Handle.DangerousGetHandle();
+            names[i] = Outputs[index].Name;
+            values[i] = value.Value;
         }
 
         return added;
@@ -518,46 +516,56 @@ public sealed unsafe class ModelSession : IDisposable
         return index;
     }
 
-    private void Invoke(Span<nint> inputNames, Span<nint> inputValues, int inputCount, Span<nint> outputNames, Span<nint> outputValues, int outputCount, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="run"/> under run options: shared ones when the token can't be canceled, else its own,
+    /// terminated when the token is, so canceling stops this run only.
+    /// </summary>
+    private T Invoke<T>(CancellationToken cancellationToken, Func<InferenceSession, RunOptions, T> run)
     {
-        var session = handle.DangerousGetHandle();
-        fixed (nint* inNames = inputNames, inValues = inputValues, outNames = outputNames, outValues = outputValues)
+        try
         {
             if (!cancellationToken.CanBeCanceled)
             {
-                OrtStatus.Check(OrtApi.Run(session, 0, inNames, inValues, (nuint)inputCount, outNames, (nuint)outputCount, outValues), runFailed);
-                return;
+                return run(session, RunControl.Shared);
             }
 
-            // Each cancellable run gets its own run options, so terminating it stops this run only.
-            nint created;
-            OrtStatus.Check(OrtApi.CreateRunOptions(&created), runFailed);
-            using var runOptions = new OrtRunOptionsHandle(created);
-            nint status;
-            using (cancellationToken.UnsafeRegister(static state => OrtStatus.Check(OrtApi.RunOptionsSetTerminate(((OrtRunOptionsHandle)state!).DangerousGetHandle())), runOptions))
+            using var runOptions = new RunOptions();
+            using (cancellationToken.UnsafeRegister(static state => ((RunOptions)state!).Terminate = true, runOptions))
             {
-                status = OrtApi.Run(session, created, inNames, inValues, (nuint)inputCount, outNames, (nuint)outputCount, outValues);
+                try
+                {
+                    return run(session, runOptions);
+                }
+                catch (Ort.OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException($"Model '{Name}': the run was canceled.", cancellationToken);
+                }
             }
-
-            if (status != 0 && cancellationToken.IsCancellationRequested)
-            {
-                OrtApi.ReleaseStatus(status);
-                throw new OperationCanceledException($"Model '{Name}': the run was canceled.", cancellationToken);
-            }
-
-            OrtStatus.Check(status, runFailed);
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            throw OrtErrors.Translate(e, runFailed);
         }
     }
 
-    private RunOutputs WrapOutputs(ReadOnlySpan<string> names, nint[] values)
+    private void Invoke(CancellationToken cancellationToken, Action<InferenceSession, RunOptions> run) =>
+        Invoke(cancellationToken, (session, runOptions) =>
+        {
+            run(session, runOptions);
+            return true;
+        });
+
+    private RunOutputs WrapOutputs(string[] names, IDisposableReadOnlyCollection<OrtValue>? values)
     {
+        // The collection only disposes its values; each is owned by its tensor from here on.
+        var produced = values!.ToArray();
         var outputs = new NamedTensor[names.Length];
         var wrapped = 0;
         try
         {
             for (; wrapped < names.Length; wrapped++)
             {
-                outputs[wrapped] = new(names[wrapped], TensorValue.FromOwnedValue(values[wrapped], $"Model '{Name}' output '{names[wrapped]}'"));
+                outputs[wrapped] = new(names[wrapped], TensorValue.FromOwnedValue(produced[wrapped], $"Model '{Name}' output '{names[wrapped]}'"));
             }
 
             return new RunOutputs(outputs);
@@ -565,7 +573,7 @@ public sealed unsafe class ModelSession : IDisposable
         catch
         {
             for (var i = 0; i < wrapped; i++) outputs[i].Value.Dispose();
-            for (var i = wrapped + 1; i < values.Length; i++) OrtApi.ReleaseValue(values[i]);
+            for (var i = wrapped + 1; i < produced.Length; i++) produced[i].Dispose();
             throw;
         }
     }
@@ -593,7 +601,7 @@ public sealed unsafe class ModelSession : IDisposable
 
     private void AddTensorRef(TensorValue value, string role, string name)
     {
-        if (!value.Handle.TryAddRef())
+        if (!value.Guard.TryAddRef())
         {
             throw new ObjectDisposedException(nameof(TensorValue), $"Model '{Name}': the {value} tensor given as {role} '{name}' was disposed.");
         }
@@ -603,7 +611,7 @@ public sealed unsafe class ModelSession : IDisposable
     {
         for (var i = 0; i < count; i++)
         {
-            tensors[i].Value.Handle.DangerousRelease();
+            tensors[i].Value.Guard.DangerousRelease();
         }
     }
 

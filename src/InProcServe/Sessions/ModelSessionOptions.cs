@@ -1,4 +1,3 @@
-using InProcServe.Native;
 
 namespace InProcServe;
 

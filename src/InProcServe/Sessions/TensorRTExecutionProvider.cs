@@ -1,5 +1,5 @@
 using System.Globalization;
-using InProcServe.Native;
+using Microsoft.ML.OnnxRuntime;
 
 namespace InProcServe;
 
@@ -33,22 +33,24 @@ internal sealed class TensorRTExecutionProvider(int deviceId, bool fp16, string?
         if (engineCachePath is { Length: 0 }) errors.Add($"{nameof(ModelSessionOptions.ExecutionProvider)}: the TensorRT engine cache path is empty; leave it null for no cache.");
     }
 
-    internal override unsafe void Append(OrtSessionOptionsHandle sessionOptions)
+    internal override void Append(SessionOptions sessionOptions)
     {
-        nint created;
-        OrtStatus.Check(OrtApi.CreateTensorRTProviderOptions(&created));
-        using (var options = new OrtTensorRTProviderOptionsHandle(created))
+        using (var options = new OrtTensorRTProviderOptions())
         {
-            List<(string, string)> entries = [("device_id", deviceId.ToString(CultureInfo.InvariantCulture)), ("trt_fp16_enable", fp16 ? "1" : "0")];
+            var entries = new Dictionary<string, string>
+            {
+                ["device_id"] = deviceId.ToString(CultureInfo.InvariantCulture),
+                ["trt_fp16_enable"] = fp16 ? "1" : "0",
+            };
             if (engineCachePath is not null)
             {
                 // TensorRT creates only the last folder of the path.
-                var cache = Directory.CreateDirectory(engineCachePath).FullName;
-                entries.AddRange([("trt_engine_cache_enable", "1"), ("trt_engine_cache_path", cache)]);
+                entries["trt_engine_cache_enable"] = "1";
+                entries["trt_engine_cache_path"] = Directory.CreateDirectory(engineCachePath).FullName;
             }
 
-            SetOptions(OrtApi.UpdateTensorRTProviderOptions, options, [.. entries]);
-            OrtStatus.Check(OrtApi.SessionOptionsAppendExecutionProvider_TensorRT_V2(sessionOptions.DangerousGetHandle(), created));
+            options.UpdateOptions(entries);
+            sessionOptions.AppendExecutionProvider_Tensorrt(options);
         }
 
         fallback.Append(sessionOptions);

@@ -1,7 +1,9 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text;
-using InProcServe.Native;
 using InProcServe.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace InProcServe;
 
@@ -21,9 +23,10 @@ public sealed unsafe class TensorValue : IDisposable
     private readonly long[] shape;
     private readonly void* data;
 
-    private TensorValue(OrtValueHandle handle, TensorElementType elementType, long[] shape, long elementCount, void* data)
+    private TensorValue(OrtValue value, MemoryHandle pin, TensorElementType elementType, long[] shape, long elementCount, void* data)
     {
-        Handle = handle;
+        Value = value;
+        Guard = new CallGuard(value, pin.Pointer is null ? null : pin.Dispose);
         ElementType = elementType;
         this.shape = shape;
         ElementCount = elementCount;
@@ -39,7 +42,11 @@ public sealed unsafe class TensorValue : IDisposable
     /// <summary>The number of elements: the product of <see cref="Shape"/>.</summary>
     public long ElementCount { get; }
 
-    internal OrtValueHandle Handle { get; }
+    /// <summary>The ONNX Runtime value; use it only between <see cref="Guard"/>'s TryAddRef and release.</summary>
+    internal OrtValue Value { get; }
+
+    /// <summary>Keeps <see cref="Value"/> alive while runs use it, also across Dispose.</summary>
+    internal CallGuard Guard { get; }
 
     /// <summary>Wraps an array as a tensor of the given shape, without copying it.</summary>
     /// <inheritdoc cref="Create{T}(Memory{T}, ReadOnlySpan{long})"/>
@@ -74,16 +81,11 @@ public sealed unsafe class TensorValue : IDisposable
         var pin = data.Pin();
         try
         {
-            nint value;
-            fixed (long* dimensions = shape)
-            {
-                OrtStatus.Check(
-                    OrtApi.CreateTensorWithDataAsOrtValue(
-                        OrtEnvironment.CpuMemoryInfo, pin.Pointer, (nuint)(count * sizeof(T)), dimensions, (nuint)shape.Length, elementType, &value),
-                    "Creating a tensor over .NET memory");
-            }
-
-            return new TensorValue(new OrtValueHandle(value, pin), elementType, shape.ToArray(), count, pin.Pointer);
+            var dimensions = shape.ToArray();
+            var value = OrtErrors.Run(
+                () => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, (Ort.Tensors.TensorElementType)elementType, dimensions, (nint)pin.Pointer, count * sizeof(T)),
+                "Creating a tensor over .NET memory");
+            return new TensorValue(value, pin, elementType, dimensions, count, pin.Pointer);
         }
         catch
         {
@@ -109,15 +111,11 @@ public sealed unsafe class TensorValue : IDisposable
         if (size == 0) throw new NotSupportedException($"Can't allocate a tensor of {TensorElement.Name(elementType)} elements.");
         var count = ElementCountOf(shape);
         OrtEnvironment.EnsureCreated();
-        nint value;
-        fixed (long* dimensions = shape)
-        {
-            OrtStatus.Check(
-                OrtApi.CreateTensorAsOrtValue(OrtEnvironment.DefaultAllocator, dimensions, (nuint)shape.Length, elementType, &value),
-                "Allocating a tensor");
-        }
-
-        var tensor = Wrap(new OrtValueHandle(value), elementType, shape.ToArray(), count);
+        var dimensions = shape.ToArray();
+        var value = OrtErrors.Run(
+            () => OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, (Ort.Tensors.TensorElementType)elementType, dimensions),
+            "Allocating a tensor");
+        var tensor = Wrap(value, elementType, dimensions, count);
         new Span<byte>(tensor.data, checked((int)(count * size))).Clear();
         return tensor;
     }
@@ -150,52 +148,32 @@ public sealed unsafe class TensorValue : IDisposable
                 $"The shape {TensorElement.FormatShape(shape)} holds {count} elements, but {values.Length} strings were given.", nameof(values));
         }
 
-        var bytes = 0;
         foreach (var value in values)
         {
             if (value is null)
             {
                 throw new ArgumentException("A string tensor can't hold null; use \"\" for an empty string.", nameof(values));
             }
-
-            bytes = checked(bytes + Encoding.UTF8.GetByteCount(value) + 1);
         }
 
         OrtEnvironment.EnsureCreated();
-        nint created;
-        fixed (long* dimensions = shape)
-        {
-            OrtStatus.Check(
-                OrtApi.CreateTensorAsOrtValue(OrtEnvironment.DefaultAllocator, dimensions, (nuint)shape.Length, TensorElementType.String, &created),
-                "Allocating a string tensor");
-        }
-
-        var tensor = new TensorValue(new OrtValueHandle(created), TensorElementType.String, shape.ToArray(), count, data: null);
-        var text = (byte*)NativeMemory.Alloc((nuint)Math.Max(bytes, 1));
-        var pointers = (byte**)NativeMemory.Alloc((nuint)Math.Max(values.Length, 1), (nuint)sizeof(byte*));
+        var dimensions = shape.ToArray();
+        var created = OrtErrors.Run(() => OrtValue.CreateTensorWithEmptyStrings(OrtAllocator.DefaultInstance, dimensions), "Allocating a string tensor");
         try
         {
-            var next = text;
             for (var i = 0; i < values.Length; i++)
             {
-                pointers[i] = next;
-                var written = Encoding.UTF8.GetBytes(values[i], new Span<byte>(next, bytes - (int)(next - text)));
-                next[written] = 0;
-                next += written + 1;
+                var text = values[i];
+                var index = i;
+                OrtErrors.Run(() => created.StringTensorSetElementAt(text.AsSpan(), index), "Filling a string tensor");
             }
 
-            OrtStatus.Check(OrtApi.FillStringTensor(created, pointers, (nuint)values.Length), "Filling a string tensor");
-            return tensor;
+            return new TensorValue(created, default, TensorElementType.String, dimensions, count, data: null);
         }
         catch
         {
-            tensor.Dispose();
+            created.Dispose();
             throw;
-        }
-        finally
-        {
-            NativeMemory.Free(pointers);
-            NativeMemory.Free(text);
         }
     }
 
@@ -204,32 +182,13 @@ public sealed unsafe class TensorValue : IDisposable
     /// <exception cref="ObjectDisposedException">The tensor was disposed.</exception>
     public string[] GetStrings()
     {
-        ObjectDisposedException.ThrowIf(Handle.IsDisposeRequested, this);
+        ObjectDisposedException.ThrowIf(Guard.IsDisposeRequested, this);
         if (ElementType != TensorElementType.String)
         {
             throw new InvalidOperationException($"This tensor holds {TensorElement.Name(ElementType)} elements, not strings; read it with GetSpan.");
         }
 
-        var value = Handle.DangerousGetHandle();
-        nuint length;
-        OrtStatus.Check(OrtApi.GetStringTensorDataLength(value, &length), "Reading a string tensor");
-        var content = new byte[(int)length];
-        var offsets = new nuint[ElementCount];
-        fixed (byte* contentPointer = content)
-        fixed (nuint* offsetsPointer = offsets)
-        {
-            OrtStatus.Check(OrtApi.GetStringTensorContent(value, contentPointer, length, offsetsPointer, (nuint)offsets.Length), "Reading a string tensor");
-        }
-
-        // The strings are stored back to back without terminators; offset i is where string i starts.
-        var strings = new string[offsets.Length];
-        for (var i = 0; i < strings.Length; i++)
-        {
-            var end = i + 1 < offsets.Length ? (int)offsets[i + 1] : content.Length;
-            strings[i] = Encoding.UTF8.GetString(content, (int)offsets[i], end - (int)offsets[i]);
-        }
-
-        return strings;
+        return OrtErrors.Run(Value.GetStringTensorAsArray, "Reading a string tensor");
     }
 
     /// <summary>The elements as a span, row-major. Valid until the tensor is disposed.</summary>
@@ -239,7 +198,7 @@ public sealed unsafe class TensorValue : IDisposable
     public Span<T> GetSpan<T>()
         where T : unmanaged
     {
-        ObjectDisposedException.ThrowIf(Handle.IsDisposeRequested, this);
+        ObjectDisposedException.ThrowIf(Guard.IsDisposeRequested, this);
         var requested = TensorElement.Of<T>();
         if (requested != ElementType)
         {
@@ -251,62 +210,54 @@ public sealed unsafe class TensorValue : IDisposable
     }
 
     /// <summary>Releases the native value; unpins your memory or frees ONNX Runtime's.</summary>
-    public void Dispose() => Handle.Dispose();
+    public void Dispose() => Guard.Dispose();
 
     /// <summary>The element type and shape, such as "float32[16,30]".</summary>
     public override string ToString() => TensorElement.Name(ElementType) + TensorElement.FormatShape(shape);
 
-    /// <summary>Takes ownership of a tensor ONNX Runtime allocated (a run output) and reads its type and shape.</summary>
+    /// <summary>Takes ownership of a value ONNX Runtime allocated (a run output) and reads its type and shape.</summary>
     /// <exception cref="NotSupportedException">The value is not a tensor of a bindable element type (it is released).</exception>
-    internal static TensorValue FromOwnedValue(nint value, string description)
+    internal static TensorValue FromOwnedValue(OrtValue value, string description)
     {
-        var handle = new OrtValueHandle(value);
         try
         {
-            int isTensor;
-            OrtStatus.Check(OrtApi.IsTensor(value, &isTensor), description);
-            if (isTensor == 0)
+            if (!value.IsTensor)
             {
                 throw new NotSupportedException($"{description} is not a tensor (a sequence, map or optional); only tensors are supported.");
             }
 
-            nint info;
-            OrtStatus.Check(OrtApi.GetTensorTypeAndShape(value, &info), description);
-            using var infoHandle = new OrtTensorTypeAndShapeInfoHandle(info);
-            TensorElementType elementType;
-            nuint rank;
-            OrtStatus.Check(OrtApi.GetTensorElementType(info, &elementType), description);
-            OrtStatus.Check(OrtApi.GetDimensionsCount(info, &rank), description);
-            var shape = new long[(int)rank];
-            fixed (long* dimensions = shape)
-            {
-                OrtStatus.Check(OrtApi.GetDimensions(info, dimensions, rank), description);
-            }
-
+            var info = value.GetTensorTypeAndShape();
+            var elementType = (TensorElementType)info.ElementDataType;
             if (TensorElement.SizeOf(elementType) == 0 && elementType != TensorElementType.String)
             {
                 throw new NotSupportedException($"{description} holds {TensorElement.Name(elementType)} elements, which have no .NET type here.");
             }
 
-            return Wrap(handle, elementType, shape, ElementCountOf(shape));
+            var shape = info.Shape;
+            return Wrap(value, elementType, shape, ElementCountOf(shape));
+        }
+        catch (Ort.OnnxRuntimeException e)
+        {
+            value.Dispose();
+            throw OrtErrors.Translate(e, description);
         }
         catch
         {
-            handle.Dispose();
+            value.Dispose();
             throw;
         }
     }
 
-    private static TensorValue Wrap(OrtValueHandle handle, TensorElementType elementType, long[] shape, long count)
+    private static TensorValue Wrap(OrtValue value, TensorElementType elementType, long[] shape, long count)
     {
         // A string tensor's data is an array of C++ std::string, never exposed: strings are read with GetStrings.
         void* data = null;
         if (elementType != TensorElementType.String)
         {
-            OrtStatus.Check(OrtApi.GetTensorMutableData(handle.DangerousGetHandle(), &data), "Reading tensor data");
+            data = Unsafe.AsPointer(ref MemoryMarshal.GetReference(value.GetTensorMutableRawData()));
         }
 
-        return new TensorValue(handle, elementType, shape, count, data);
+        return new TensorValue(value, default, elementType, shape, count, data);
     }
 
     private static long ElementCountOf(ReadOnlySpan<long> shape)

@@ -173,7 +173,7 @@ public sealed class ExecutionProviderConfigurationTests
             "Model 'PlainFraud' failed to load: Model 'PlainFraud': the execution provider " +
             "CUDA (device 0, GPU memory limit none, arena NextPowerOfTwo, cuDNN convolution search Exhaustive) is not available: ",
             error.Message);
-        Assert.Contains("INPROCSERVE_ONNXRUNTIME", error.Message);
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux", error.Message);
         Assert.IsType<NotSupportedException>(error.InnerException);
     }
 

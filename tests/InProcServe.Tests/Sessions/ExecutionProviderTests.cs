@@ -3,7 +3,7 @@ using InProcServe.Tests.TestSupport;
 namespace InProcServe.Tests.Sessions;
 
 /// <summary>
-/// Choosing where a session runs. The ONNX Runtime these tests load is the CPU-only build from npm, so a GPU
+/// Choosing where a session runs. The ONNX Runtime these tests load is the official CPU package, so a GPU
 /// provider must fail with a message that says what is missing and how to get it.
 /// </summary>
 public sealed class ExecutionProviderTests
@@ -38,16 +38,14 @@ public sealed class ExecutionProviderTests
         var error = Assert.Throws<NotSupportedException>(() =>
             ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { ExecutionProvider = ExecutionProvider.Cuda() }));
 
-        // The npm build lists CUDA but ships none of its libraries: ONNX Runtime's refusal is the inner exception.
-        var inner = Assert.IsType<OnnxRuntimeException>(error.InnerException);
+        // The official CPU package does not list CUDA at all: InProcServe refuses before ONNX Runtime is asked.
+        Assert.Null(error.InnerException);
         Assert.Equal(
-            $"Model 'fraud': the execution provider {ExecutionProvider.Cuda()} is not available: ONNX Runtime could not add it ({inner.Message}). " +
+            $"Model 'fraud': the execution provider {ExecutionProvider.Cuda()} is not available: this build of ONNX Runtime does not include CUDAExecutionProvider. " +
             $"The ONNX Runtime {OnnxRuntime.Version} loaded from '{OnnxRuntime.LibraryPath}' lists {string.Join(", ", OnnxRuntime.GetAvailableProviders())}. " +
-            $"To run on the GPU, install a GPU build of ONNX Runtime {OnnxRuntime.Version} with the CUDA and cuDNN libraries it needs " +
-            "(the onnxruntime-linux-x64-gpu release archive, or the native files of the Microsoft.ML.OnnxRuntime.Gpu NuGet package) and set " +
-            "INPROCSERVE_ONNXRUNTIME to its libonnxruntime; or use ExecutionProvider.Cpu.",
+            $"To run on the GPU, reference the GPU package of the same version, <PackageReference Include=\"Microsoft.ML.OnnxRuntime.Gpu.Linux\" Version=\"{OnnxRuntime.Version}\" />, " +
+            "with the CUDA and cuDNN libraries it needs on the machine (InProcServe then uses its native library in place of the CPU one); or use ExecutionProvider.Cpu.",
             error.Message);
-        Assert.Contains("libonnxruntime_providers_shared.so", inner.Message);
     }
 
     [Fact]
@@ -57,8 +55,9 @@ public sealed class ExecutionProviderTests
             ModelSession.Load(File.ReadAllBytes(TestModels.Path("fraud")), new ModelSessionOptions { Name = "scorer", ExecutionProvider = ExecutionProvider.TensorRT() }));
 
         Assert.StartsWith("Model 'scorer': the execution provider TensorRT (device 0, fp16 off, engine cache none), then CUDA is not available: ", error.Message);
+        Assert.Contains("does not include TensorrtExecutionProvider or CUDAExecutionProvider", error.Message);
         Assert.Contains(OnnxRuntime.LibraryPath, error.Message);
-        Assert.Contains("INPROCSERVE_ONNXRUNTIME", error.Message);
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu.Linux", error.Message);
     }
 
     [Fact]

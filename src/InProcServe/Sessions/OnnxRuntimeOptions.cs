@@ -30,7 +30,7 @@ public sealed class OnnxRuntimeOptions
     internal void Validate()
     {
         var errors = new List<string>();
-        if (LibraryPath is { Length: 0 }) errors.Add($"{nameof(LibraryPath)} is empty; leave it null to search the usual places.");
+        if (LibraryPath is { Length: 0 }) errors.Add($"{nameof(LibraryPath)} is empty; leave it null to use the official packages' library.");
         if (GlobalIntraOpThreads < 0) errors.Add($"{nameof(GlobalIntraOpThreads)} is {GlobalIntraOpThreads}; it must be 0 (default) or more.");
         if (GlobalIntraOpThreads > 0 && !UseGlobalThreadPools) errors.Add($"{nameof(GlobalIntraOpThreads)} is {GlobalIntraOpThreads} but {nameof(UseGlobalThreadPools)} is false; set it true, or leave {nameof(GlobalIntraOpThreads)} 0.");
         if (errors.Count > 0)

@@ -1,7 +1,6 @@
-using InProcServe.Native;
 using InProcServe.Tests.TestSupport;
 
-namespace InProcServe.Tests.Native;
+namespace InProcServe.Tests.Sessions;
 
 /// <summary>Weights shared between sessions: what is read from the model, when it is shared, and that results don't change.</summary>
 public sealed class SharedWeightsTests

@@ -1,9 +1,9 @@
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
+using Microsoft.ML.OnnxRuntime;
 
-namespace InProcServe.Native;
+namespace InProcServe;
 
 /// <summary>
 /// The weights that the sessions of one model share: one copy of its initializers, and one pre-packed weights
@@ -25,13 +25,13 @@ internal sealed unsafe class SharedWeights
     private static readonly Dictionary<string, SharedWeights> ByModel = new(StringComparer.Ordinal);
 
     private readonly string model;
-    private readonly OrtPrepackedWeightsContainerHandle container;
+    private readonly PrePackedWeightsContainer container;
 
-    /// <summary>NUL-terminated UTF-8 names, one per value.</summary>
-    private readonly byte[][] names;
+    /// <summary>The initializer names, one per value.</summary>
+    private readonly string[] names;
 
     /// <summary>Tensors over <see cref="data"/>; ONNX Runtime does not copy or own their memory.</summary>
-    private readonly OrtValueHandle[] values;
+    private readonly OrtValue[] values;
 
     /// <summary>One aligned native block holding every shared initializer's data.</summary>
     private readonly void* data;
@@ -39,7 +39,7 @@ internal sealed unsafe class SharedWeights
     /// <summary>Sessions created with these weights and not yet released; guarded by <see cref="Gate"/>.</summary>
     private int sessions;
 
-    private SharedWeights(string model, OrtPrepackedWeightsContainerHandle container, byte[][] names, OrtValueHandle[] values, void* data)
+    private SharedWeights(string model, PrePackedWeightsContainer container, string[] names, OrtValue[] values, void* data)
     {
         this.model = model;
         this.container = container;
@@ -48,8 +48,8 @@ internal sealed unsafe class SharedWeights
         this.data = data;
     }
 
-    /// <summary>The <c>OrtPrepackedWeightsContainer*</c>, valid until the last session using it is released.</summary>
-    internal nint Container => container.DangerousGetHandle();
+    /// <summary>The pre-packed weights container, valid until the last session using it is released.</summary>
+    internal PrePackedWeightsContainer Container => container;
 
     /// <summary>How many initializers the sessions share.</summary>
     internal int InitializerCount => values.Length;
@@ -114,16 +114,14 @@ internal sealed unsafe class SharedWeights
     }
 
     /// <summary>Hands every shared initializer to a session about to be created with <paramref name="sessionOptions"/>.</summary>
-    internal void AddTo(nint sessionOptions, string context)
-    {
-        for (var i = 0; i < values.Length; i++)
+    internal void AddTo(SessionOptions sessionOptions, string context) =>
+        OrtErrors.Run(() =>
         {
-            fixed (byte* name = names[i])
+            for (var i = 0; i < values.Length; i++)
             {
-                OrtStatus.Check(OrtApi.AddInitializer(sessionOptions, name, values[i].DangerousGetHandle()), context);
+                sessionOptions.AddInitializer(names[i], values[i]);
             }
-        }
-    }
+        }, context);
 
     /// <summary>Gives back one session's share; the last one frees the weights, after every session that used them.</summary>
     internal void Release()
@@ -158,9 +156,9 @@ internal sealed unsafe class SharedWeights
         const int Alignment = 64;
         var total = initializers.Sum(i => (long)AlignUp(i.Length, Alignment));
         var data = total == 0 ? null : (byte*)NativeMemory.AlignedAlloc((nuint)total, Alignment);
-        var values = new OrtValueHandle[initializers.Count];
+        var values = new OrtValue[initializers.Count];
         var created = 0;
-        OrtPrepackedWeightsContainerHandle? container = null;
+        PrePackedWeightsContainer? container = null;
         try
         {
             var offset = 0L;
@@ -168,22 +166,15 @@ internal sealed unsafe class SharedWeights
             {
                 var target = data + offset;
                 model.Slice(initializer.Offset, initializer.Length).CopyTo(new Span<byte>(target, initializer.Length));
-                nint value;
-                fixed (long* shape = initializer.Shape)
-                {
-                    OrtStatus.Check(
-                        OrtApi.CreateTensorWithDataAsOrtValue(OrtEnvironment.CpuMemoryInfo, target, (nuint)initializer.Length, shape, (nuint)initializer.Shape.Length, initializer.ElementType, &value),
-                        $"Sharing initializer '{initializer.Name}'");
-                }
-
-                values[created++] = new OrtValueHandle(value);
+                var address = (nint)target;
+                values[created++] = OrtErrors.Run(
+                    () => OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, (Microsoft.ML.OnnxRuntime.Tensors.TensorElementType)initializer.ElementType, initializer.Shape, address, initializer.Length),
+                    $"Sharing initializer '{initializer.Name}'");
                 offset += AlignUp(initializer.Length, Alignment);
             }
 
-            nint containerHandle;
-            OrtStatus.Check(OrtApi.CreatePrepackedWeightsContainer(&containerHandle), "Creating a pre-packed weights container");
-            container = new OrtPrepackedWeightsContainerHandle(containerHandle);
-            var names = initializers.Select(i => Encoding.UTF8.GetBytes(i.Name + "\0")).ToArray();
+            container = OrtErrors.Run(() => new PrePackedWeightsContainer(), "Creating a pre-packed weights container");
+            var names = initializers.Select(i => i.Name).ToArray();
             var shared = new SharedWeights(key, container, names, values, data);
             ByModel.Add(key, shared);
             return shared;
@@ -195,7 +186,7 @@ internal sealed unsafe class SharedWeights
         }
     }
 
-    private static void Free(OrtPrepackedWeightsContainerHandle? container, ReadOnlySpan<OrtValueHandle> values, void* data)
+    private static void Free(PrePackedWeightsContainer? container, ReadOnlySpan<OrtValue> values, void* data)
     {
         container?.Dispose();
         foreach (var value in values) value.Dispose();
