@@ -11,7 +11,7 @@ public sealed class ModelChangeWatcherTests
         var path = Path.Combine(folder.Path, "fraud.onnx");
         File.WriteAllBytes(path, [0]);
         var seen = new List<long>();
-        using var watcher = new ModelChangeWatcher(path, TimeSpan.FromMilliseconds(300), () =>
+        using var watcher = new ModelChangeWatcher(path, TimeSpan.FromSeconds(3), () =>
         {
             lock (seen) seen.Add(new FileInfo(path).Length);
             return Task.CompletedTask;
@@ -23,12 +23,13 @@ public sealed class ModelChangeWatcherTests
             {
                 await stream.WriteAsync(new byte[1000]);
                 await stream.FlushAsync();
-                await Task.Delay(100);
+                // Gaps far below the quiet period, so a busy machine that stretches them can't make the file look settled.
+                await Task.Delay(50);
             }
         }
 
         await WaitUntil(() => { lock (seen) return seen.Count > 0; });
-        await Task.Delay(1000);
+        await Task.Delay(TimeSpan.FromSeconds(3.5)); // longer than a quiet period: a second report would have come
         lock (seen) Assert.Equal([5000L], seen);
     }
 
