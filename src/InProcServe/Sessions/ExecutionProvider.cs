@@ -98,9 +98,12 @@ public abstract class ExecutionProvider
 
     private NotSupportedException Unavailable(string modelName, string reason, IReadOnlyList<string> available, Exception? inner) =>
         new($"Model '{modelName}': the execution provider {this} is not available: {reason}. The ONNX Runtime {OnnxRuntime.Version} " +
-            $"loaded from '{OnnxRuntime.LibraryPath}' lists {string.Join(", ", available)}. To run on the GPU, reference the GPU package " +
-            $"of the same version, <PackageReference Include=\"Microsoft.ML.OnnxRuntime.Gpu.Linux\" Version=\"{OnnxRuntime.Version}\" />, " +
-            "with the CUDA and cuDNN libraries it needs on the machine (InProcServe then uses its native library in place of the CPU one); " +
-            "or use ExecutionProvider.Cpu.",
+            $"loaded from '{OnnxRuntime.LibraryPath}' lists {string.Join(", ", available)}. " +
+            (RequiredProviders.All(available.Contains)
+                ? "It is a GPU build, so the machine lacks what its provider loads: the NVIDIA driver and the CUDA 13 and cuDNN 9 libraries " +
+                  "on the library path (the error above names the missing file); or use ExecutionProvider.Cpu."
+                : "To run on the GPU, reference the GPU package of the same version, " +
+                  $"<PackageReference Include=\"Microsoft.ML.OnnxRuntime.Gpu.Linux\" Version=\"{OnnxRuntime.Version}\" />, with the CUDA and cuDNN " +
+                  "libraries it needs on the machine (InProcServe then uses its native library in place of the CPU one); or use ExecutionProvider.Cpu."),
             inner);
 }

@@ -288,17 +288,14 @@ public sealed class ModelSession : IDisposable
 
         try
         {
-            if (!cancellationToken.CanBeCanceled)
+            if (cancellationToken.CanBeCanceled)
+            {
+                RunBoundCancellable(binding, cancellationToken);
+            }
+            else
             {
                 session.RunWithBinding(RunControl.Shared, binding);
-                return;
             }
-
-            Invoke(cancellationToken, (session, runOptions) =>
-            {
-                session.RunWithBinding(runOptions, binding);
-                return true;
-            });
         }
         catch (Ort.OnnxRuntimeException e)
         {
@@ -340,6 +337,11 @@ public sealed class ModelSession : IDisposable
             guard.DangerousRelease();
         }
     }
+
+    /// <summary>The cancellable bound run, apart so that the closure it needs is allocated only when a token can cancel.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RunBoundCancellable(OrtIoBinding binding, CancellationToken cancellationToken) =>
+        Invoke(cancellationToken, (session, runOptions) => session.RunWithBinding(runOptions, binding));
 
     private static ModelSession Create(
         ModelSessionOptions options,
