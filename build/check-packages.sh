@@ -3,7 +3,7 @@
 # restore them from it, as users would (build/package-apps/):
 #   typed          one package line; a typed prediction on models/fraud.onnx equals the numpy reference
 #   shared-native  also references Microsoft.ML.OnnxRuntime and uses it directly: one libonnxruntime mapped
-#   gpu-natives    adds Microsoft.ML.OnnxRuntime.Gpu.Linux: the build output holds one libonnxruntime, the GPU one
+#   gpu-natives    adds Microsoft.ML.OnnxRuntime.Gpu.Linux: build and publish hold one libonnxruntime, the GPU one
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d)"
@@ -59,11 +59,14 @@ dotnet run --project "$dir" -c Release "${props[@]}"
 
 dir="$(app gpu-natives)"
 dotnet build "$dir" -c Release "${props[@]}" -v q -o "$dir/out"
-libraries="$(find "$dir/out" -name 'libonnxruntime.so' -path '*linux-x64*' | wc -l)"
+dotnet publish "$dir" -c Release -r linux-x64 "${props[@]}" -v q -o "$dir/published"
 gpu_size="$(stat -c %s "$NUGET_PACKAGES/microsoft.ml.onnxruntime.gpu.linux/$ort/runtimes/linux-x64/native/libonnxruntime.so")"
-built_size="$(stat -c %s "$dir/out/runtimes/linux-x64/native/libonnxruntime.so")"
-if [ "$libraries" != 1 ] || [ "$gpu_size" != "$built_size" ] || [ ! -f "$dir/out/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so" ]; then
-  echo "gpu-natives app: expected one linux-x64 libonnxruntime.so, the GPU package's ($gpu_size bytes), beside its CUDA provider; found $libraries, $built_size bytes"
-  exit 1
-fi
-echo "gpu-natives app: one linux-x64 libonnxruntime.so, the GPU package's ($built_size bytes), with the CUDA provider"
+for output in out/runtimes/linux-x64/native published; do
+  libraries="$(find "$dir/$output" -maxdepth 1 -name 'libonnxruntime.so' | wc -l)"
+  built_size="$(stat -c %s "$dir/$output/libonnxruntime.so" 2>/dev/null || echo none)"
+  if [ "$libraries" != 1 ] || [ "$gpu_size" != "$built_size" ] || [ ! -f "$dir/$output/libonnxruntime_providers_cuda.so" ]; then
+    echo "gpu-natives app, $output: expected one libonnxruntime.so, the GPU package's ($gpu_size bytes), beside its CUDA provider; found $libraries, $built_size bytes"
+    exit 1
+  fi
+done
+echo "gpu-natives app: build and publish hold one linux-x64 libonnxruntime.so, the GPU package's ($gpu_size bytes), with the CUDA provider"
