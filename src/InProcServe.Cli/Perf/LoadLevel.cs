@@ -1,0 +1,238 @@
+using System.Diagnostics;
+
+namespace InProcServe.Cli.Perf;
+
+/// <summary>What the callers of one load level did during one measurement window.</summary>
+internal sealed record Window(double Seconds, long Requests, long Rows, long[] LatencyTicks, Dictionary<int, long> BatchSizes)
+{
+    internal double RowsPerSecond => Rows / Seconds;
+
+    internal double Percentile(double p) => LatencyTicks.Length == 0 ? 0 : Micros(LatencyTicks[Math.Min(LatencyTicks.Length - 1, (int)Math.Ceiling(p * LatencyTicks.Length) - 1)]);
+
+    internal double MeanMicros => LatencyTicks.Length == 0 ? 0 : Micros((long)LatencyTicks.Average());
+
+    private static double Micros(long ticks) => ticks * 1e6 / Stopwatch.Frequency;
+
+    /// <summary>Several windows as one: their counts added, their latencies merged and sorted.</summary>
+    internal static Window Merge(IReadOnlyList<Window> windows)
+    {
+        var latencies = windows.SelectMany(w => w.LatencyTicks).ToArray();
+        Array.Sort(latencies);
+        var batches = new Dictionary<int, long>();
+        foreach (var (size, count) in windows.SelectMany(w => w.BatchSizes)) batches[size] = batches.GetValueOrDefault(size) + count;
+        return new Window(windows.Sum(w => w.Seconds), windows.Sum(w => w.Requests), windows.Sum(w => w.Rows), latencies, batches);
+    }
+}
+
+/// <summary>
+/// A number of callers sending requests to a model in a closed loop (each sends its next request when the last one answered), as
+/// perf_analyzer's concurrency mode does. Each caller records its latencies under its own lock, which only the window's reader contends.
+/// </summary>
+internal sealed class LoadLevel : IDisposable
+{
+    private readonly Caller[] callers;
+    private readonly List<Thread> threads = [];
+    private readonly List<Task> tasks = [];
+    private readonly List<IDisposable> owned = [];
+    private volatile bool stopping;
+    private long windowStart;
+
+    /// <summary>Prepares the callers' tensors (one warm-up run each) without starting them.</summary>
+    internal LoadLevel(ModelSession session, ExecutionLane? lane, PerfMode mode, int concurrency, int batch, int maxBatchSize, Func<int, int, Dictionary<string, HostTensor>> inputs)
+    {
+        callers = new Caller[concurrency];
+        for (var c = 0; c < concurrency; c++)
+        {
+            callers[c] = mode switch
+            {
+                PerfMode.Direct => DirectCaller(session, [Prepare(session, inputs(c, batch))]),
+                PerfMode.Bulk => DirectCaller(session, Chunks(batch, maxBatchSize).Select(size => Prepare(session, inputs(c, size))).ToArray()),
+                _ => QueuedCaller(session, lane!, inputs(c, batch)),
+            };
+        }
+    }
+
+    /// <summary>Starts every caller: threads for direct and bulk callers (they block in ONNX Runtime), tasks for queued ones (they await).</summary>
+    internal void Start()
+    {
+        windowStart = Stopwatch.GetTimestamp();
+        foreach (var caller in callers)
+        {
+            if (caller.Loop is { } loop)
+            {
+                var thread = new Thread(() => loop()) { IsBackground = true, Name = "inprocserve perf caller" };
+                threads.Add(thread);
+                thread.Start();
+            }
+            else
+            {
+                tasks.Add(Task.Run(caller.AsyncLoop!));
+            }
+        }
+    }
+
+    /// <summary>Ends the current window: what every caller recorded since the last call.</summary>
+    internal Window Take()
+    {
+        var now = Stopwatch.GetTimestamp();
+        var seconds = (now - windowStart) / (double)Stopwatch.Frequency;
+        windowStart = now;
+        var parts = callers.Select(c => c.Take()).ToList();
+        var latencies = parts.SelectMany(p => p.Latencies).ToArray();
+        Array.Sort(latencies);
+        var batches = new Dictionary<int, long>();
+        foreach (var (size, count) in parts.SelectMany(p => p.Batches)) batches[size] = batches.GetValueOrDefault(size) + count;
+        return new Window(seconds, parts.Sum(p => p.Latencies.Count), parts.Sum(p => p.Rows), latencies, batches);
+    }
+
+    /// <summary>Stops the callers after their request in flight and rethrows the first failure.</summary>
+    internal void Stop()
+    {
+        stopping = true;
+        foreach (var thread in threads) thread.Join();
+        Task.WaitAll([.. tasks]);
+        if (callers.FirstOrDefault(c => c.Failure is not null)?.Failure is { } failure)
+        {
+            throw new CliException($"A request failed: {failure.Message}");
+        }
+    }
+
+    public void Dispose()
+    {
+        stopping = true;
+        foreach (var item in owned) item.Dispose();
+    }
+
+    private static IEnumerable<int> Chunks(int rows, int size)
+    {
+        for (var start = 0; start < rows; start += size) yield return Math.Min(size, rows - start);
+    }
+
+    /// <summary>One run's tensors: inputs wrapped once, outputs preallocated from a warm-up run's shapes (null when an output is a string tensor, which can't be).</summary>
+    private sealed record Prepared(int Rows, NamedTensor[] Inputs, NamedTensor[]? Outputs);
+
+    private Prepared Prepare(ModelSession session, Dictionary<string, HostTensor> inputs)
+    {
+        var values = session.Inputs.Select(i => new NamedTensor(i.Name, Own(inputs[i.Name].ToTensorValue()))).ToArray();
+        using var warm = session.Run(values);
+        NamedTensor[]? outputs = warm.All(o => o.Value.ElementType != TensorElementType.String)
+            ? warm.Select(o => new NamedTensor(o.Name, Own(Allocate(o.Value.ElementType, o.Value.Shape.ToArray())))).ToArray()
+            : null;
+        return new Prepared(ModelInputs.Rows(inputs, session), values, outputs);
+    }
+
+    private T Own<T>(T item)
+        where T : IDisposable
+    {
+        owned.Add(item);
+        return item;
+    }
+
+    private Caller DirectCaller(ModelSession session, Prepared[] runs)
+    {
+        var caller = new Caller();
+        var rows = runs.Sum(r => r.Rows);
+        caller.Loop = () =>
+        {
+            try
+            {
+                while (!stopping)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    foreach (var run in runs)
+                    {
+                        if (run.Outputs is { } outputs) session.Run(run.Inputs, outputs);
+                        else session.Run(run.Inputs).Dispose();
+                    }
+
+                    caller.Record(Stopwatch.GetTimestamp() - start, rows, runs);
+                }
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or ArgumentException or ObjectDisposedException)
+            {
+                caller.Failure = e;
+            }
+        };
+        return caller;
+    }
+
+    private Caller QueuedCaller(ModelSession session, ExecutionLane lane, Dictionary<string, HostTensor> inputs)
+    {
+        var caller = new Caller();
+        var values = session.Inputs.Select(i => new NamedTensor(i.Name, Own(inputs[i.Name].ToTensorValue()))).ToArray();
+        var outputNames = session.Outputs.Select(o => o.Name).ToArray();
+        var rows = ModelInputs.Rows(inputs, session);
+        Prepared[] run = [new Prepared(rows, values, null)];
+        caller.AsyncLoop = async () =>
+        {
+            try
+            {
+                while (!stopping)
+                {
+                    var start = Stopwatch.GetTimestamp();
+                    (await lane.RunAsync(session, values, outputNames).ConfigureAwait(false)).Dispose();
+                    caller.Record(Stopwatch.GetTimestamp() - start, rows, run);
+                }
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or ArgumentException or ObjectDisposedException or QueueFullException)
+            {
+                caller.Failure = e;
+            }
+        };
+        return caller;
+    }
+
+    private static TensorValue Allocate(TensorElementType type, long[] shape) => type switch
+    {
+        TensorElementType.Float => TensorValue.Allocate<float>(shape),
+        TensorElementType.Double => TensorValue.Allocate<double>(shape),
+        TensorElementType.Float16 => TensorValue.Allocate<Half>(shape),
+        TensorElementType.Int8 => TensorValue.Allocate<sbyte>(shape),
+        TensorElementType.Int16 => TensorValue.Allocate<short>(shape),
+        TensorElementType.Int32 => TensorValue.Allocate<int>(shape),
+        TensorElementType.Int64 => TensorValue.Allocate<long>(shape),
+        TensorElementType.UInt8 => TensorValue.Allocate<byte>(shape),
+        TensorElementType.UInt16 => TensorValue.Allocate<ushort>(shape),
+        TensorElementType.UInt32 => TensorValue.Allocate<uint>(shape),
+        TensorElementType.UInt64 => TensorValue.Allocate<ulong>(shape),
+        TensorElementType.Bool => TensorValue.Allocate<bool>(shape),
+        _ => throw new NotSupportedException($"Can't preallocate an output of {TensorText.TypeName(type)}."),
+    };
+
+    /// <summary>One caller's loop and what it recorded since the window began.</summary>
+    private sealed class Caller
+    {
+        private readonly Lock gate = new();
+        private List<long> latencies = new(1 << 16);
+        private Dictionary<int, long> batches = [];
+        private long rows;
+
+        internal Action? Loop { get; set; }
+
+        internal Func<Task>? AsyncLoop { get; set; }
+
+        internal Exception? Failure { get; set; }
+
+        internal void Record(long ticks, int requestRows, Prepared[] runs)
+        {
+            lock (gate)
+            {
+                latencies.Add(ticks);
+                rows += requestRows;
+                foreach (var run in runs) batches[run.Rows] = batches.GetValueOrDefault(run.Rows) + 1;
+            }
+        }
+
+        internal (List<long> Latencies, Dictionary<int, long> Batches, long Rows) Take()
+        {
+            lock (gate)
+            {
+                var taken = (latencies, batches, rows);
+                latencies = new List<long>(Math.Max(1024, latencies.Count));
+                batches = [];
+                rows = 0;
+                return taken;
+            }
+        }
+    }
+}
