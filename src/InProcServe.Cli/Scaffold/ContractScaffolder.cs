@@ -70,8 +70,11 @@ internal static class ContractScaffolder
         else if (shape[0] > 1) problem = $"{described}: the first dimension is fixed at {shape[0]}, so it is not a batch of rows (a contract needs it dynamic or 1)";
         else if (Array.IndexOf(shape, -1L, 1) is var dynamic and > 0)
         {
-            problem = $"{described}: dimension {dynamic} ('{tensor.DimensionNames[dynamic] ?? "?"}') is dynamic; a contract member has a fixed row size " +
-                      (tensor.DimensionNames[dynamic] is { } symbol ? $"(give it with --shape NAME=…, whose dimension {symbol} then sizes this one)" : "(and it has no name --shape could give it)");
+            var symbol = tensor.DimensionNames[dynamic];
+            problem = $"{described}: dimension {dynamic} ('{symbol ?? "?"}') is dynamic, and a contract member's row has a fixed size" +
+                      (symbol is null ? " (an unnamed dimension can't be given one)"
+                       : role == "input" ? $" (give it with --shape {tensor.Name}=…)"
+                       : $" (an input's --shape sizes it when an input dimension is also named '{symbol}')");
         }
 
         if (problem is not null)
@@ -111,7 +114,8 @@ internal static class ContractScaffolder
 
     private static void WriteWrapper(StringBuilder code, string name, string modelFile, List<Member> inputs, List<Member> outputs, List<string> notes)
     {
-        code.AppendLine("// No [ModelInput]/[ModelOutput] contract: the source generator binds one row per batch element, and");
+        code.AppendLine("// No [ModelInput]/[ModelOutput] contract: the source generator binds tensors whose first dimension is a batch of");
+        code.AppendLine("// rows with a fixed row size, and here");
         foreach (var note in notes) code.AppendLine($"//   - {note}.");
         code.AppendLine("// So this is a typed wrapper over the untyped session API (ModelSession, TensorValue) instead: one call per Run, any shape.");
         code.AppendLine();

@@ -52,9 +52,8 @@ internal static class ScaffoldCommand
             return 0;
         }
 
-        console.MarkupLineInterpolated($"Wrote {file}: [bold]{name}Model[/], a typed wrapper over ModelSession ([yellow]no typed contract[/]: the source generator can't bind");
+        console.MarkupLineInterpolated($"Wrote {file}: [bold]{name}Model[/], a typed wrapper over ModelSession. [yellow]No typed contract[/], because:");
         foreach (var note in scaffolded.Notes) console.WriteLine($"  - {note}");
-        console.WriteLine(").");
         return 0;
     }
 
