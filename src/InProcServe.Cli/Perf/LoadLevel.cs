@@ -55,6 +55,15 @@ internal sealed class LoadLevel : IDisposable
     /// <summary>Starts every caller: threads for direct and bulk callers (they block in ONNX Runtime), tasks for queued ones (they await).</summary>
     internal void Start()
     {
+        if (callers.Any(c => c.AsyncLoop is not null))
+        {
+            // Queued callers start, and continue after each answer, on the thread pool. A pool with fewer threads than that, whose
+            // threads are blocked elsewhere in the process (a test host's), adds one about every half second: the callers would
+            // start late and the first windows measure the pool. perf measures the model, so the pool starts with enough.
+            ThreadPool.GetMinThreads(out var workers, out var io);
+            ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount + callers.Length), io);
+        }
+
         windowStart = Stopwatch.GetTimestamp();
         foreach (var caller in callers)
         {
@@ -70,6 +79,9 @@ internal sealed class LoadLevel : IDisposable
             }
         }
     }
+
+    /// <summary>Whether every caller has had an answer: before that, a window would measure threads starting, not the model.</summary>
+    internal bool AllAnswered => callers.All(c => c.Answered || c.Failure is not null);
 
     /// <summary>Ends the current window: what every caller recorded since the last call.</summary>
     internal Window Take()
@@ -213,11 +225,14 @@ internal sealed class LoadLevel : IDisposable
 
         internal Exception? Failure { get; set; }
 
+        internal bool Answered { get; private set; }
+
         internal void Record(long ticks, int requestRows, Prepared[] runs)
         {
             lock (gate)
             {
                 latencies.Add(ticks);
+                Answered = true;
                 rows += requestRows;
                 foreach (var run in runs) batches[run.Rows] = batches.GetValueOrDefault(run.Rows) + 1;
             }

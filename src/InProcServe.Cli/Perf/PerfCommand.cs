@@ -176,8 +176,11 @@ internal static class PerfCommand
         void Loop(Action<string> progress)
         {
             level.Start();
-            // A warm-up window, thrown away: threads start, caches and ONNX Runtime's buffers fill.
-            Thread.Sleep(Math.Min(500, settings.WindowMilliseconds));
+            // A warm-up window, thrown away, lasting until every caller has had an answer: threads start, caches and ONNX Runtime's buffers fill.
+            var warmUp = System.Diagnostics.Stopwatch.StartNew();
+            do Thread.Sleep(Math.Min(500, settings.WindowMilliseconds));
+            while (!level.AllAnswered && warmUp.Elapsed < TimeSpan.FromSeconds(30));
+            if (!level.AllAnswered) throw new CliException($"{label}: some callers had no answer in 30 s of warm-up; the model is too slow for this concurrency, or stuck.");
             level.Take();
             while (!stable && windows.Count < settings.MaxWindows)
             {
