@@ -27,16 +27,15 @@ internal static class Program
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = output });
     }
 
-    /// <summary>Sends System.CommandLine's help and parse errors to the same console as the commands' output.</summary>
-    private sealed class ConsoleWriter(IAnsiConsole console) : StringWriter
+    /// <summary>Sends System.CommandLine's help and parse errors, as they are, to the writer under the commands' console.</summary>
+    private sealed class ConsoleWriter(IAnsiConsole console) : TextWriter
     {
-        public override void Write(char value) => console.Write(new Text(value.ToString()));
+        public override System.Text.Encoding Encoding => console.Profile.Encoding;
 
-        public override void Write(string? value)
-        {
-            if (value is not null) console.Write(new Text(value));
-        }
+        public override void Write(char value) => console.Profile.Out.Writer.Write(value);
 
-        public override void WriteLine(string? value) => console.WriteLine(value ?? "");
+        public override void Write(char[] buffer, int index, int count) => console.Profile.Out.Writer.Write(buffer, index, count);
+
+        public override void Write(string? value) => console.Profile.Out.Writer.Write(value);
     }
 }
