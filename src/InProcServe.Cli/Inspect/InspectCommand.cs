@@ -60,14 +60,20 @@ internal static class InspectCommand
 
             console.Write(signature);
 
-            var operators = graph.Node
+            // Control flow (If, Loop, Scan) keeps most of some models in subgraphs: Silero VAD has 5 nodes at the top.
+            var nodes = Nodes(graph).ToList();
+            var operators = nodes
                 .GroupBy(n => n.Domain is "" or "ai.onnx" ? n.OpType : $"{n.Domain}.{n.OpType}")
                 .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal)
                 .Select(g => $"{g.Key} ×{g.Count()}");
-            console.WriteLine($"Operators ({graph.Node.Count} nodes): {string.Join(", ", operators)}");
-            var external = graph.Initializer.Count(OnnxModelFile.IsExternal);
-            console.WriteLine($"Initializers: {graph.Initializer.Count}, {Size(graph.Initializer.Sum(OnnxModelFile.DataBytes))}" +
-                              (external > 0 ? $" ({external} with external data, not counted)" : ""));
+            var nested = nodes.Count - graph.Node.Count;
+            console.WriteLine($"Operators ({nodes.Count} nodes{(nested > 0 ? $", {nested} of them in subgraphs" : "")}): {string.Join(", ", operators)}");
+            var weights = Graphs(graph).SelectMany(g => g.Initializer).ToList();
+            var external = weights.Count(OnnxModelFile.IsExternal);
+            var constants = nodes.Where(n => n.OpType == "Constant").Select(n => n.Attribute.FirstOrDefault(a => a.Name == "value")?.T).OfType<TensorProto>().ToList();
+            console.WriteLine($"Initializers: {weights.Count}, {Size(weights.Sum(OnnxModelFile.DataBytes))}" +
+                              (external > 0 ? $" ({external} with external data, not counted)" : "") +
+                              (constants.Count > 0 ? $"; Constant nodes: {constants.Count}, {Size(constants.Sum(OnnxModelFile.DataBytes))}" : ""));
             console.WriteLine($"ONNX Runtime {OnnxRuntime.Version}; execution providers available: {string.Join(", ", OnnxRuntime.GetAvailableProviders())}");
             if (session is not null)
             {
@@ -79,6 +85,12 @@ internal static class InspectCommand
             return 1;
         }
     }
+
+    /// <summary>A graph and every subgraph in its nodes' attributes, depth first.</summary>
+    private static IEnumerable<GraphProto> Graphs(GraphProto graph) =>
+        graph.Node.SelectMany(n => n.Attribute).SelectMany(a => (a.G is null ? a.Graphs : a.Graphs.Prepend(a.G)).SelectMany(Graphs)).Prepend(graph);
+
+    private static IEnumerable<NodeProto> Nodes(GraphProto graph) => Graphs(graph).SelectMany(g => g.Node);
 
     private static string TypeOf(ValueInfoProto value) =>
         value.Type?.TensorType is { } tensor ? OnnxModelFile.DataTypeName(tensor.ElemType) : "not a tensor";

@@ -56,4 +56,21 @@ public sealed class InspectCommandTests
         Assert.Equal(1, exitCode);
         Assert.Contains($"error: '{path}' is not an ONNX model", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Silero_VAD_counts_the_operators_and_constants_inside_its_If_branches()
+    {
+        var (exitCode, output) = CliHarness.Run("inspect", NpmModels.SileroVad);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Matches(@"input\s+sr\s+int64\s+\[\]", output);
+        Assert.Matches(@"input\s+state\s+float32\s+\[2,\?,128\]", output);
+        // Five nodes at the top; the two branches (8 and 16 kHz) hold the network.
+        var operators = System.Text.RegularExpressions.Regex.Match(output, @"Operators \((\d+) nodes, (\d+) of them in subgraphs\)");
+        Assert.True(operators.Success, output);
+        Assert.Equal(int.Parse(operators.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) - 5, int.Parse(operators.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Matches(@"Conv ×\d+", output);
+        // Its weights are Constant nodes, not initializers.
+        Assert.Matches(@"Initializers: 0, 0 B; Constant nodes: \d+, [\d,]+ B \([\d.]+ MiB\)", output);
+    }
 }
