@@ -12,7 +12,7 @@ internal static class CliCommand
         {
             return work();
         }
-        catch (Exception e) when (e is CliException or OnnxRuntimeException or FileNotFoundException or ArgumentException or InvalidOperationException or NotSupportedException or IOException)
+        catch (Exception e) when (e is CliException or OnnxRuntimeException or FileNotFoundException or ArgumentException or InvalidOperationException or NotSupportedException or IOException or UnauthorizedAccessException or DllNotFoundException)
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
             return 1;

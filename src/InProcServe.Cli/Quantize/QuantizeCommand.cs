@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Google.Protobuf;
 using InProcServe.Cli.Inspect;
@@ -121,8 +120,8 @@ internal static class QuantizeCommand
         long elements = 0, mismatched = 0, compared = 0;
         foreach (var inputs in cases)
         {
-            var a = Run(expected, inputs);
-            var b = Run(actual, inputs);
+            var a = RunOnce(expected, inputs);
+            var b = RunOnce(actual, inputs);
             foreach (var output in expected.Outputs)
             {
                 var x = a[output.Name];
@@ -158,7 +157,7 @@ internal static class QuantizeCommand
     }
 
     /// <summary>Runs a model on host inputs and copies every output out.</summary>
-    internal static Dictionary<string, HostTensor> Run(ModelSession session, IReadOnlyDictionary<string, HostTensor> inputs)
+    internal static Dictionary<string, HostTensor> RunOnce(ModelSession session, IReadOnlyDictionary<string, HostTensor> inputs)
     {
         var values = session.Inputs.Select(i => new NamedTensor(i.Name, inputs[i.Name].ToTensorValue())).ToArray();
         try
@@ -170,57 +169,5 @@ internal static class QuantizeCommand
         {
             foreach (var value in values) value.Value.Dispose();
         }
-    }
-}
-
-/// <summary>Latency of single runs, for comparing two models under the same machine load.</summary>
-internal static class Latency
-{
-    /// <summary>
-    /// Median latency in µs of each model on the same inputs, measured in alternating slices over <paramref name="budget"/>
-    /// so that a change in machine load hits both alike (ONNX Runtime allocates the outputs of each run, for both alike).
-    /// </summary>
-    internal static (double First, double Second) Alternating(ModelSession first, ModelSession second, IReadOnlyDictionary<string, HostTensor> inputs, TimeSpan budget)
-    {
-        var values = first.Inputs.Select(i => new NamedTensor(i.Name, inputs[i.Name].ToTensorValue())).ToArray();
-        try
-        {
-            var a = new List<double>();
-            var b = new List<double>();
-            const int Slices = 5;
-            var slice = budget / (2 * Slices);
-            // One warm-up run each: the first run pays for allocations and pre-packing.
-            first.Run(values).Dispose();
-            second.Run(values).Dispose();
-            for (var s = 0; s < Slices; s++)
-            {
-                Measure(first, values, slice, a);
-                Measure(second, values, slice, b);
-            }
-
-            return (Median(a), Median(b));
-        }
-        finally
-        {
-            foreach (var value in values) value.Value.Dispose();
-        }
-    }
-
-    private static void Measure(ModelSession session, NamedTensor[] inputs, TimeSpan duration, List<double> micros)
-    {
-        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        do
-        {
-            var start = Stopwatch.GetTimestamp();
-            session.Run(inputs).Dispose();
-            micros.Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
-        }
-        while (Stopwatch.GetTimestamp() < end);
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
     }
 }

@@ -65,6 +65,15 @@ public sealed class PerfCommandTests
     }
 
     [Fact]
+    public void Help_says_remote_models_are_not_supported_yet()
+    {
+        var (exitCode, output) = CliHarness.Run("perf", "--help");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("A remote model (http://…/v2/models/NAME) is not supported yet", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_dynamic_dimension_without_a_shape_names_the_option_to_give()
     {
         var (exitCode, output) = CliHarness.Run("perf", TestModels.Path("dynamic"), "--window-ms", "50");
