@@ -197,20 +197,23 @@ internal sealed class LoadLevel : IDisposable
         private Dictionary<int, long> batches = [];
         private long rows;
 
+        /// <summary>Set under the lock by the caller, polled without it by the warm-up.</summary>
+        private volatile bool answered;
+
         internal Action? Loop { get; set; }
 
         internal Func<Task>? AsyncLoop { get; set; }
 
         internal Exception? Failure { get; set; }
 
-        internal bool Answered { get; private set; }
+        internal bool Answered => answered;
 
         internal void Record(long ticks, int requestRows, Prepared[] runs)
         {
             lock (gate)
             {
                 latencies.Add(ticks);
-                Answered = true;
+                answered = true;
                 rows += requestRows;
                 foreach (var run in runs) batches[run.Rows] = batches.GetValueOrDefault(run.Rows) + 1;
             }

@@ -115,7 +115,12 @@ internal static class DynamicQuantizer
         transpose = false;
         bias = null;
         if (node.Input.Count < 2) return "it has fewer than two inputs";
-        if (weight is null) return $"its weight '{node.Input[1]}' is computed, not an initializer; only constant weights are quantized";
+        if (weight is null)
+        {
+            return graph.Node.Any(n => n.OpType == "Constant" && n.Output.Contains(node.Input[1]))
+                ? $"its weight '{node.Input[1]}' comes from a Constant node; only initializers are quantized"
+                : $"its weight '{node.Input[1]}' is computed, not an initializer; only constant weights are quantized";
+        }
         if (overridable.Contains(weight.Name)) return $"its weight '{weight.Name}' is also a graph input, which callers may replace";
         if (weight.DataType != OnnxModelFile.Float) return $"its weight holds {OnnxModelFile.DataTypeName(weight.DataType)}; only float32 weights are quantized";
         if (weight.Dims.Count != 2) return $"its weight has rank {weight.Dims.Count}; only matrices [K,N] are quantized";

@@ -90,7 +90,7 @@ public sealed class QuantizeCommandTests
     }
 
     [Fact]
-    public void Weights_that_are_computed_or_not_float32_are_named_with_the_reason()
+    public void Weights_that_are_computed_constant_nodes_or_not_float32_are_named_with_the_reason()
     {
         using var folder = new TemporaryFolder();
         var graph = new GraphProto { Name = "matmuls" };
@@ -98,12 +98,20 @@ public sealed class QuantizeCommandTests
         graph.Input.Add(Value("b", 4, 3));
         graph.Output.Add(Value("y", 1, 3));
         graph.Output.Add(Value("z", 1, 3));
+        graph.Output.Add(Value("c", 1, 3));
         var weights = new TensorProto { Name = "w64", DataType = 11 };
         weights.Dims.Add([4, 3]);
         weights.DoubleData.Add(Enumerable.Repeat(0.5, 12));
         graph.Initializer.Add(weights);
         graph.Node.Add(Node("MatMul", "computed", ["a", "b"], "y"));
         graph.Node.Add(Node("MatMul", "doubles", ["a64", "w64"], "z"));
+        var constant = Node("Constant", "weights", [], "wc");
+        var value = new TensorProto { DataType = 1 };
+        value.Dims.Add([4, 3]);
+        value.FloatData.Add(Enumerable.Repeat(0.5f, 12));
+        constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = value });
+        graph.Node.Add(constant);
+        graph.Node.Add(Node("MatMul", "constant", ["a", "wc"], "c"));
         var model = new ModelProto { IrVersion = 8, Graph = graph };
         model.OpsetImport.Add(new OperatorSetIdProto { Version = 17 });
         var path = Path.Combine(folder.Path, "matmuls.onnx");
@@ -114,6 +122,7 @@ public sealed class QuantizeCommandTests
         Assert.Equal(1, exitCode);
         Assert.Contains("MatMul 'computed': its weight 'b' is computed, not an initializer", report, StringComparison.Ordinal);
         Assert.Contains("MatMul 'doubles': its weight holds float64; only float32 weights are quantized", report, StringComparison.Ordinal);
+        Assert.Contains("MatMul 'constant': its weight 'wc' comes from a Constant node; only initializers are quantized", report, StringComparison.Ordinal);
     }
 
     [Fact]
