@@ -131,11 +131,13 @@ internal static class PerfCommand
             }
         }
 
-        var table = new Table().Border(TableBorder.Simple).AddColumns("mode", "concurrency", "batch", "inferences/s", "requests/s", "p50 µs", "p90 µs", "p99 µs", "mean µs", "windows", "batch sizes");
+        // Narrow enough for an 80-column terminal; the mode is in the heading, CSV and JSON have every figure in full.
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns("conc.", "batch", "infer/s", "req/s", "p50 µs", "p90 µs", "p99 µs", "mean µs", "win", "batches");
+        foreach (var column in table.Columns) column.Padding(1, 0, 0, 0);
         foreach (var r in results)
         {
             table.AddRow(
-                r.Mode,
                 r.Concurrency.ToString(CultureInfo.InvariantCulture),
                 r.Batch.ToString(CultureInfo.InvariantCulture),
                 r.InferencesPerSecond.ToString("N0", CultureInfo.InvariantCulture),
@@ -144,11 +146,16 @@ internal static class PerfCommand
                 r.P90.ToString("F1", CultureInfo.InvariantCulture),
                 r.P99.ToString("F1", CultureInfo.InvariantCulture),
                 r.Mean.ToString("F1", CultureInfo.InvariantCulture),
-                r.Windows.ToString(CultureInfo.InvariantCulture) + (r.Stable ? "" : " (unstable)"),
+                r.Windows.ToString(CultureInfo.InvariantCulture) + (r.Stable ? "" : "*"),
                 r.Histogram);
         }
 
         console.Write(table);
+        if (results.Any(r => !r.Stable))
+        {
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"* not stable within {settings.StabilityPercent}% after {settings.MaxWindows} windows: figures from the last three (a busy machine; try --window-ms {settings.WindowMilliseconds * 2})."));
+        }
         if (settings.Csv is { } csv)
         {
             PerfResult.WriteCsv(csv, results);
