@@ -89,6 +89,8 @@ internal static class DynamicQuantizer
             replacement.Output.Add(node.Output);
             graph.Node[n] = replacement;
             Release(graph, initializers, uses, weightName);
+            // A [1,N] bias was copied as [N]: the original goes with its last use too.
+            if (bias is not null && bias != node.Input[2]) Release(graph, initializers, uses, node.Input[2]);
             results.Add(new QuantizedNode(label, weightLabel, null));
         }
 

@@ -48,7 +48,12 @@ public sealed class PerfCommandTests
     [Fact]
     public void Stability_needs_the_last_three_windows_within_the_percentage()
     {
-        static Window Window(double rowsPerSecond, long p50Ticks) => new(1, (long)rowsPerSecond, (long)rowsPerSecond, [p50Ticks], new Dictionary<int, long>());
+        static Window Window(double rowsPerSecond, long p50Ticks)
+        {
+            var latencies = new InProcServe.LoadTest.LatencyHistogram();
+            latencies.Record(p50Ticks);
+            return new(1, 1, (long)rowsPerSecond, latencies, p50Ticks, new Dictionary<int, long>());
+        }
 
         Assert.False(PerfCommand.IsStable([Window(1000, 100), Window(1000, 100)], 10));
         Assert.True(PerfCommand.IsStable([Window(500, 100), Window(1000, 100), Window(1050, 100), Window(980, 104)], 10));

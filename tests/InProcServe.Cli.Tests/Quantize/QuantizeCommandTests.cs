@@ -71,6 +71,8 @@ public sealed class QuantizeCommandTests
 
         Assert.True(exitCode == 0, report);
         Assert.Equal(3, report.Split('\n').Count(line => line.Contains("quantized Gemm", StringComparison.Ordinal)));
+        // Neither the float weights nor the [1,N] biases (copied as [N]) are left behind.
+        Assert.DoesNotContain(OnnxModelFile.Read(output).Graph.Initializer, i => i.DataType == OnnxModelFile.Float && i.Dims.Count == 2);
         using var original = ModelSession.Load(TestModels.Path("fraud"));
         using var int8 = ModelSession.Load(output);
         var difference = QuantizeCommand.Compare(original, int8, [ModelInputs.Generate(original, 100, new Dictionary<string, long[]>())]);
