@@ -46,6 +46,12 @@ internal static class QuantizeCommand
     internal static int Run(IAnsiConsole console, string path, string outputPath, int samples, string? inputData, Dictionary<string, long[]> shapes, double tolerance)
     {
         if (samples < 1) throw new CliException($"--samples is {samples}; it must be at least 1.");
+        // The float model is loaded after the quantized one is written, to compare the two: it must still be there.
+        if (string.Equals(Path.GetFullPath(path), Path.GetFullPath(outputPath), StringComparison.Ordinal))
+        {
+            throw new CliException($"-o '{outputPath}' is the model itself; write the quantized model to another file.");
+        }
+
         var proto = OnnxModelFile.Read(path);
         var nodes = DynamicQuantizer.Quantize(proto);
         var bytes = proto.ToByteArray();

@@ -146,6 +146,20 @@ public sealed class QuantizeCommandTests
     }
 
     [Fact]
+    public void Writing_over_the_float_model_is_refused()
+    {
+        using var folder = new TemporaryFolder();
+        var path = Path.Combine(folder.Path, "fraud.onnx");
+        File.Copy(TestModels.Path("fraud"), path);
+
+        var (exitCode, report) = CliHarness.Run("quantize", path, "-o", Path.Combine(folder.Path, ".", "fraud.onnx"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("is the model itself; write the quantized model to another file", report, StringComparison.Ordinal);
+        Assert.Equal(File.ReadAllBytes(TestModels.Path("fraud")), File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void Outputs_further_apart_than_the_tolerance_fail_with_exit_code_2()
     {
         using var folder = new TemporaryFolder();
