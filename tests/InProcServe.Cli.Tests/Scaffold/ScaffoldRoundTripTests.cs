@@ -91,6 +91,51 @@ public sealed class ScaffoldRoundTripTests
         foreach (var (name, tensor) in expected) AssertClose(tensor, actual[name], 0, $"Silero output '{name}'");
     }
 
+    [Fact]
+    public void A_batch_fixed_at_1_still_gets_a_contract()
+    {
+        // As openwakeword's heads declare theirs ([1,25,96] in, [1,1] out): here an Identity of [1,2,3] and a ReduceSum to [1].
+        using var folder = new TemporaryFolder();
+        var graph = new Onnx.GraphProto { Name = "fixed_one" };
+        graph.Input.Add(Value("x", 1, 2, 3));
+        graph.Output.Add(Value("y", 1, 2, 3));
+        graph.Output.Add(Value("total", 1));
+        graph.Node.Add(new Onnx.NodeProto { OpType = "Identity", Input = { "x" }, Output = { "y" } });
+        var axes = new Onnx.TensorProto { Name = "axes", DataType = 7, Dims = { 2 }, Int64Data = { 1, 2 } };
+        graph.Initializer.Add(axes);
+        graph.Node.Add(new Onnx.NodeProto
+        {
+            OpType = "ReduceSum", Input = { "x", "axes" }, Output = { "total" },
+            Attribute = { new Onnx.AttributeProto { Name = "keepdims", Type = Onnx.AttributeProto.Types.AttributeType.Int, I = 0 } },
+        });
+        var model = new Onnx.ModelProto { IrVersion = 8, Graph = graph, OpsetImport = { new Onnx.OperatorSetIdProto { Version = 17 } } };
+        var path = Path.Combine(folder.Path, "fixed_one.onnx");
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        var (exitCode, output) = CliHarness.Run("scaffold", path, "--out", folder.Path, "--name", "FixedOne", "--namespace", "Scaffolded.Fixed");
+
+        Assert.True(exitCode == 0, output);
+        Assert.False(output.Contains("No typed contract", StringComparison.Ordinal), output);
+        var source = File.ReadAllText(Path.Combine(folder.Path, "FixedOneModel.cs"));
+        Assert.Contains("[Tensor(\"x\", Shape = [2, 3])] float[] X", source, StringComparison.Ordinal);
+        var assembly = ContractCompiler.CompileAndLoad(source, "fixed_one");
+        using var session = ModelSession.Load(path);
+        var x = new HostTensor(TensorElementType.Float, [1, 2, 3], new float[] { 1, 2, 3, 4, 5, 6 });
+        var expected = new Dictionary<string, HostTensor>
+        {
+            ["y"] = x,
+            ["total"] = new(TensorElementType.Float, [1], new float[] { 21 }),
+        };
+        Assert.Equal(1, RunContract(assembly, "FixedOne", session, new Dictionary<string, HostTensor> { ["x"] = x }, expected, 0));
+    }
+
+    private static Onnx.ValueInfoProto Value(string name, params long[] dims)
+    {
+        var shape = new Onnx.TensorShapeProto();
+        foreach (var d in dims) shape.Dim.Add(new Onnx.TensorShapeProto.Types.Dimension { DimValue = d });
+        return new Onnx.ValueInfoProto { Name = name, Type = new Onnx.TypeProto { TensorType = new Onnx.TypeProto.Types.Tensor { ElemType = 1, Shape = shape } } };
+    }
+
     /// <summary>Predicts a case's rows through the contract, in one call; returns 1, or 0 when the case's shapes don't fit the contract.</summary>
     private static int RunContract(Assembly assembly, string name, ModelSession session, Dictionary<string, HostTensor> inputs, Dictionary<string, HostTensor> expected, double tolerance)
     {
