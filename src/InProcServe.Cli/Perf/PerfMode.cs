@@ -1,0 +1,17 @@
+namespace InProcServe.Cli.Perf;
+
+/// <summary>How perf calls the model.</summary>
+internal enum PerfMode
+{
+    /// <summary>Each caller runs its request on its own thread with <see cref="ModelSession.Run(ReadOnlySpan{NamedTensor}, ReadOnlySpan{NamedTensor}, CancellationToken)"/>, outputs preallocated: the direct path.</summary>
+    Direct,
+
+    /// <summary>
+    /// Each caller awaits <see cref="ExecutionLane.RunAsync"/>: the request waits its turn on a lane's workers. The untyped lane path runs each
+    /// request as its own batch; merging rows of different callers into one batch needs a typed contract (<see cref="ModelSession.CreateBatcher{TInput, TOutput}"/>).
+    /// </summary>
+    Queued,
+
+    /// <summary>Each caller's request of <c>--batch</c> rows is cut into runs of at most <c>--max-batch-size</c> rows on its thread, as bulk calls are.</summary>
+    Bulk,
+}
