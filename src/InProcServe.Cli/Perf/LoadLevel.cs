@@ -97,8 +97,12 @@ internal sealed class LoadLevel : IDisposable
         for (var start = 0; start < rows; start += size) yield return Math.Min(size, rows - start);
     }
 
-    /// <summary>One run's tensors: inputs wrapped once, outputs preallocated from a warm-up run's shapes (null when an output is a string tensor, which can't be).</summary>
-    private sealed record Prepared(int Rows, NamedTensor[] Inputs, NamedTensor[]? Outputs);
+    /// <summary>
+    /// One run's tensors: inputs wrapped once, outputs preallocated from a warm-up run's shapes and bound with them
+    /// (<see cref="ModelSession.Bind"/>: no checks and no allocation per run); no binding when an output is a string
+    /// tensor, which can't be preallocated.
+    /// </summary>
+    private sealed record Prepared(int Rows, NamedTensor[] Inputs, BoundRun? Bound);
 
     private Prepared Prepare(ModelSession session, Dictionary<string, HostTensor> inputs)
     {
@@ -107,7 +111,8 @@ internal sealed class LoadLevel : IDisposable
         NamedTensor[]? outputs = warm.All(o => o.Value.ElementType != TensorElementType.String)
             ? warm.Select(o => new NamedTensor(o.Name, Own(Allocate(o.Value.ElementType, o.Value.Shape.ToArray())))).ToArray()
             : null;
-        return new Prepared(ModelInputs.Rows(inputs, session), values, outputs);
+        var bound = outputs is null ? null : Own(session.Bind(values, outputs));
+        return new Prepared(ModelInputs.Rows(inputs, session), values, bound);
     }
 
     private T Own<T>(T item)
@@ -130,7 +135,7 @@ internal sealed class LoadLevel : IDisposable
                     var start = Stopwatch.GetTimestamp();
                     foreach (var run in runs)
                     {
-                        if (run.Outputs is { } outputs) session.Run(run.Inputs, outputs);
+                        if (run.Bound is { } bound) bound.Run();
                         else session.Run(run.Inputs).Dispose();
                     }
 

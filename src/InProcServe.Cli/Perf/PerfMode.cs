@@ -3,7 +3,7 @@ namespace InProcServe.Cli.Perf;
 /// <summary>How perf calls the model.</summary>
 internal enum PerfMode
 {
-    /// <summary>Each caller runs its request on its own thread with <see cref="ModelSession.Run(ReadOnlySpan{NamedTensor}, ReadOnlySpan{NamedTensor}, CancellationToken)"/>, outputs preallocated: the direct path.</summary>
+    /// <summary>Each caller runs its request on its own thread over tensors bound once (<see cref="ModelSession.Bind"/>), outputs preallocated: the direct path.</summary>
     Direct,
 
     /// <summary>

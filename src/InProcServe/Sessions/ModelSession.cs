@@ -167,6 +167,41 @@ public sealed class ModelSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Binds tensors to this model once, for runs with no checks and no allocation: refill the inputs' memory and call
+    /// <see cref="BoundRun.Run"/> as often as needed. The tensors are checked here as <see cref="Run(ReadOnlySpan{NamedTensor}, ReadOnlySpan{NamedTensor}, CancellationToken)"/> checks them.
+    /// </summary>
+    /// <param name="inputs">Every model input, by name, in any order.</param>
+    /// <param name="outputs">The outputs to compute, by name, each into a tensor of the exact shape the model produces.</param>
+    /// <returns>The bound run; dispose it to release the binding and its references on the tensors.</returns>
+    /// <inheritdoc cref="Run(ReadOnlySpan{NamedTensor}, ReadOnlySpan{NamedTensor}, CancellationToken)" path="/exception"/>
+    public BoundRun Bind(ReadOnlySpan<NamedTensor> inputs, ReadOnlySpan<NamedTensor> outputs)
+    {
+        var inputNames = new string[inputs.Length];
+        var inputValues = new OrtValue[inputs.Length];
+        var outputNames = new string[outputs.Length];
+        var outputValues = new OrtValue[outputs.Length];
+        var inputsAdded = 0;
+        var outputsAdded = 0;
+        try
+        {
+            inputsAdded = BindInputs(inputs, inputNames, inputValues);
+            outputsAdded = BindOutputs(outputs, outputNames, outputValues);
+            var named = new NamedTensor[inputs.Length + outputs.Length];
+            for (var i = 0; i < inputs.Length; i++) named[i] = new(inputNames[i], inputs[i].Value);
+            for (var i = 0; i < outputs.Length; i++) named[inputs.Length + i] = new(outputNames[i], outputs[i].Value);
+            // From here on the bound run owns the references taken on the tensors.
+            var bound = BoundRun.Create(this, CreateIoBinding(), named.AsSpan(0, inputs.Length), named.AsSpan(inputs.Length));
+            inputsAdded = outputsAdded = 0;
+            return bound;
+        }
+        finally
+        {
+            ReleaseRefs(inputs, inputsAdded);
+            ReleaseRefs(outputs, outputsAdded);
+        }
+    }
+
     /// <summary>Runs the model on <paramref name="inputs"/> and returns every output, allocated by ONNX Runtime.</summary>
     /// <param name="inputs">Every model input, by name, in any order.</param>
     /// <param name="cancellationToken">Cancels the run, also while ONNX Runtime is computing it.</param>
