@@ -29,7 +29,7 @@ public abstract partial class HostedModel
             for (var i = 0; i < outputs.Length; i++)
             {
                 var window = monitor == primary ? primaryWindows[i] : monitor.Window(i);
-                outputs[i] = Describe(monitor.Outputs[i], window, monitor == primary || primaryWindows.Length <= i ? null : primaryWindows[i]);
+                outputs[i] = Distributions.Describe(monitor.Outputs[i], window, monitor == primary || primaryWindows.Length <= i ? null : primaryWindows[i]);
             }
 
             versions.Add(new VersionMonitoringReport(version.Version, role, monitor.SampledRows, outputs, monitor.Inputs()));
@@ -43,37 +43,5 @@ public abstract partial class HostedModel
     {
         var first = new[] { routing.Primary, routing.Canary, routing.Shadow?.Version }.OfType<ServingVersion>().ToArray();
         return first.Concat(routing.Loaded.Where(v => !first.Contains(v)));
-    }
-
-    /// <summary>One output's figures over its window; <paramref name="primary"/> is the primary's window, null for the primary itself.</summary>
-    private static OutputDistribution Describe(OutputBins bins, double[] window, double[]? primary)
-    {
-        var numbers = window.Where(v => !double.IsNaN(v)).ToArray();
-        Array.Sort(numbers);
-        var quantiles = numbers.Length == 0 ? [] : Distributions.QuantileLevels.Select(l => new Quantile(l, Distributions.Quantile(numbers, l))).ToArray();
-        var counts = Distributions.Histogram(numbers, bins.Edges);
-        var shares = Distributions.Proportions(counts);
-        double? versusPrimary = null;
-        if (primary is not null && shares is not null && Distributions.Proportions(Distributions.Histogram(primary, bins.Edges)) is { } expected)
-        {
-            versusPrimary = Distributions.StabilityIndex(expected, shares);
-        }
-
-        double? versusBaseline = null;
-        if (bins.Baseline is { } baseline && shares is not null)
-        {
-            versusBaseline = Distributions.StabilityIndex(baseline.Proportions.ToArray(), shares);
-        }
-
-        return new OutputDistribution(
-            bins.Name,
-            window.Length,
-            numbers.Length == 0 ? double.NaN : numbers.Average(),
-            quantiles,
-            bins.Edges,
-            counts,
-            window.Length - numbers.Length,
-            versusPrimary,
-            versusBaseline);
     }
 }

@@ -63,6 +63,38 @@ internal static class Distributions
     internal static double[] EvenEdges(double min, double max, int bins) =>
         Enumerable.Range(0, bins + 1).Select(i => i == bins ? max : min + (max - min) * i / bins).ToArray();
 
+    /// <summary>One output's figures over its window; <paramref name="primary"/> is the primary's window, null for the primary itself.</summary>
+    internal static OutputDistribution Describe(OutputBins bins, double[] window, double[]? primary)
+    {
+        var numbers = window.Where(v => !double.IsNaN(v)).ToArray();
+        Array.Sort(numbers);
+        var quantiles = numbers.Length == 0 ? [] : QuantileLevels.Select(l => new Quantile(l, Quantile(numbers, l))).ToArray();
+        var counts = Histogram(numbers, bins.Edges);
+        var shares = Proportions(counts);
+        double? versusPrimary = null;
+        if (primary is not null && shares is not null && Proportions(Histogram(primary, bins.Edges)) is { } expected)
+        {
+            versusPrimary = StabilityIndex(expected, shares);
+        }
+
+        double? versusBaseline = null;
+        if (bins.Baseline is { } baseline && shares is not null)
+        {
+            versusBaseline = StabilityIndex(baseline.Proportions.ToArray(), shares);
+        }
+
+        return new OutputDistribution(
+            bins.Name,
+            window.Length,
+            numbers.Length == 0 ? double.NaN : numbers.Average(),
+            quantiles,
+            bins.Edges,
+            counts,
+            window.Length - numbers.Length,
+            versusPrimary,
+            versusBaseline);
+    }
+
     private static int Bin(double value, IReadOnlyList<double> edges)
     {
         // Binary search for the last edge at or below the value; the last bin is closed, as numpy's histogram's is.
