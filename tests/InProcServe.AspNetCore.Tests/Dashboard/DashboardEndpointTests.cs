@@ -93,14 +93,18 @@ public sealed class DashboardEndpointTests
         Assert.Equal("MapInProcServeDashboard(\"/inprocserve\") shows the app's models, but none was added: add builder.Services.AddModel<TDefinition>() before building the app.", error.Message);
     }
 
-    /// <summary>The scoring model (monitored) at /score and the slow one beside it, with the dashboard at /inprocserve.</summary>
-    internal static Task<LoopbackHost> Start(Action<DashboardOptions>? configure = null, string scoringName = "Scoring") => LoopbackHost.StartAsync(
+    /// <summary>
+    /// The scoring model (monitored, and set up further by <paramref name="model"/>) at /score and the slow one beside it (not called),
+    /// with the dashboard at /inprocserve.
+    /// </summary>
+    internal static Task<LoopbackHost> Start(Action<DashboardOptions>? configure = null, string scoringName = "Scoring", Action<IModelBuilder>? model = null, string slowName = "Slow") => LoopbackHost.StartAsync(
         builder =>
         {
-            builder.Services.AddModel<Scoring>(scoringName).AddPreProcessor<ScoringPre>().AddPostProcessor<ScoringPost>()
+            var scoring = builder.Services.AddModel<Scoring>(scoringName).AddPreProcessor<ScoringPre>().AddPostProcessor<ScoringPost>()
                 .AddMonitoring(sampleRate: 1)
                 .MonitorOutput<FraudScore>("probability", s => s.Probability);
-            builder.Services.AddModel<Slow>();
+            model?.Invoke(scoring);
+            builder.Services.AddModel<Slow>(slowName);
         },
         app =>
         {

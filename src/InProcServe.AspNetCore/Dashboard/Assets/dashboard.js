@@ -117,7 +117,7 @@ function card(model, now) {
   set("state", model.state);
   set("cause", model.healthCause || "");
   set("versions", model.versions.length ? model.versions.map(v => (v === model.version ? `${v} (primary)` : v)).join(", ") : "–");
-  set("lane", model.lane ? `${model.lane} (${model.laneWorkers} workers)` : "–");
+  set("lane", model.lane ? `${model.lane} (${model.laneWorkers} worker${model.laneWorkers === 1 ? "" : "s"})` : "–");
   set("queue", `${model.queueLength} / ${model.queueCapacity} (batches of up to ${model.maxBatchSize})`);
   set("requests", number(model.requests));
   const ok = model.outcomes.ok || 0;
