@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace InProcServe.LoadTest;
+
+/// <summary>
+/// What prediction monitoring costs queued calls: the fraud model hosted three times (monitoring off, on at the default
+/// 10% sample, on at 100%), each called by 64 async callers through <see cref="IModel{TRequest, TResponse}.PredictAsync"/>
+/// in a closed loop. The three run in turn, in five slices each, so a change in machine load hits them alike; the
+/// figures are the medians of the slices.
+/// </summary>
+/// <remarks>Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --monitoring --seconds S [--json FILE]</c>.</remarks>
+internal static class MonitoringOverhead
+{
+    private const int Concurrency = 64;
+
+    internal static async Task<int> RunAsync(float[][] rows, double seconds, string? json)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "models", "fraud.onnx");
+        using var off = await StartAsync(path, null);
+        using var sampled = await StartAsync(path, 0.1);
+        using var every = await StartAsync(path, 1.0);
+        var models = new[] { ("off", off), ("on, 10% sampled", sampled), ("on, 100% sampled", every) };
+
+        var slice = seconds / 5;
+        foreach (var (_, host) in models) await Closed(Model(host), rows, 0.5); // Warm-up: tiering, pools, first samples.
+        var rates = models.ToDictionary(m => m.Item1, _ => new List<double>());
+        for (var i = 0; i < 5; i++)
+        {
+            foreach (var (name, host) in models) rates[name].Add(await Closed(Model(host), rows, slice));
+        }
+
+        var medians = rates.ToDictionary(r => r.Key, r => r.Value.Order().ElementAt(r.Value.Count / 2));
+        Console.WriteLine($"prediction monitoring, hosted fraud model, {Concurrency} queued callers, {Environment.ProcessorCount} cores, {seconds} s per configuration in 5 slices; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        foreach (var (name, rate) in medians)
+        {
+            Console.WriteLine($"  monitoring {name,-18} {rate,12:0} per s   {rate / medians["off"]:0.000}× off   slices: {string.Join(", ", rates[name].Select(r => r.ToString("0", CultureInfo.InvariantCulture)))}");
+        }
+
+        var sampledRows = Catalog(sampled)["Fraud"].GetMonitoringReport()?.Versions[0].SampledRows ?? 0;
+        Console.WriteLine($"  (the 10% model sampled {sampledRows} rows)");
+        if (json is not null)
+        {
+            var document = new JsonObject
+            {
+                ["concurrency"] = Concurrency,
+                ["seconds"] = seconds,
+                ["per_s"] = new JsonObject(medians.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)Math.Round(m.Value)))),
+                ["ratio_sampled_10_vs_off"] = Math.Round(medians["on, 10% sampled"] / medians["off"], 3),
+                ["ratio_sampled_100_vs_off"] = Math.Round(medians["on, 100% sampled"] / medians["off"], 3),
+            };
+            await File.WriteAllTextAsync(json, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+
+        foreach (var (_, host) in models) await host.StopAsync();
+        return 0;
+    }
+
+    private static async Task<IHost> StartAsync(string path, double? sampleRate)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var model = builder.Services.AddModel<Fraud>().FromFile(path).ConfigureBatching(b =>
+        {
+            b.MaxBatchSize = 64;
+            b.QueueCapacity = 16_384;
+        });
+        if (sampleRate is { } rate) model.AddMonitoring(rate).MonitorOutput<FraudProbability>("probability", p => p.Probability);
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    private static IModel<FraudFeatures, FraudProbability> Model(IHost host) => host.Services.GetRequiredService<IModel<FraudFeatures, FraudProbability>>();
+
+    private static ModelCatalog Catalog(IHost host) => host.Services.GetRequiredService<ModelCatalog>();
+
+    /// <summary>Predictions per second of <see cref="Concurrency"/> callers, each awaiting one call after the other.</summary>
+    private static async Task<double> Closed(IModel<FraudFeatures, FraudProbability> model, float[][] rows, double seconds)
+    {
+        var stop = new StrongBox<bool>();
+        var counts = new long[Concurrency];
+        var start = Stopwatch.GetTimestamp();
+        var callers = Enumerable.Range(0, Concurrency).Select(id => Task.Run(async () =>
+        {
+            long calls = 0;
+            while (!Volatile.Read(ref stop.Value))
+            {
+                await model.PredictAsync(new FraudFeatures(rows[(int)((id * 131 + calls) % rows.Length)]));
+                calls++;
+            }
+
+            counts[id] = calls;
+        })).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        Volatile.Write(ref stop.Value, true);
+        var elapsed = Stopwatch.GetTimestamp() - start;
+        await Task.WhenAll(callers);
+        return counts.Sum() * (double)Stopwatch.Frequency / elapsed;
+    }
+
+    /// <summary>fraud.onnx with no handlers, from the file given to <c>FromFile</c>.</summary>
+    private sealed class Fraud : ModelDefinition<FraudFeatures, FraudProbability>;
+}
