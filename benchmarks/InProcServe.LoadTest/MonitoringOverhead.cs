@@ -11,10 +11,9 @@ namespace InProcServe.LoadTest;
 /// <summary>
 /// What prediction monitoring costs queued calls: the fraud model hosted three times (monitoring off, on at the default
 /// 10% sample, on at 100%), each called by 64 async callers through <see cref="IModel{TRequest, TResponse}.PredictAsync"/>
-/// in a closed loop. The three run in turn, in five slices each, so a change in machine load hits them alike; the
-/// figures are the medians of the slices.
+/// in a closed loop, in turn, one second each, for S rounds.
 /// </summary>
-/// <remarks>Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --monitoring --seconds S [--json FILE]</c>.</remarks>
+/// <remarks>Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --monitoring --seconds S [--json FILE]</c> (S rounds, at least 5).</remarks>
 internal static class MonitoringOverhead
 {
     private const int Concurrency = 64;
@@ -27,19 +26,27 @@ internal static class MonitoringOverhead
         using var every = await StartAsync(path, 1.0);
         var models = new[] { ("off", off), ("on, 10% sampled", sampled), ("on, 100% sampled", every) };
 
-        var slice = seconds / 5;
+        // Rounds of one second per configuration, the order rotating each round: the ratio of each round compares
+        // configurations measured within three seconds of each other, so the other work on the machine, which changes
+        // over tens of seconds, mostly cancels out; the median over rounds drops the rounds it didn't.
         foreach (var (_, host) in models) await Closed(Model(host), rows, 0.5); // Warm-up: tiering, pools, first samples.
+        var rounds = Math.Max(5, (int)seconds);
         var rates = models.ToDictionary(m => m.Item1, _ => new List<double>());
-        for (var i = 0; i < 5; i++)
+        for (var round = 0; round < rounds; round++)
         {
-            foreach (var (name, host) in models) rates[name].Add(await Closed(Model(host), rows, slice));
+            for (var k = 0; k < models.Length; k++)
+            {
+                var (name, host) = models[(round + k) % models.Length];
+                rates[name].Add(await Closed(Model(host), rows, 1));
+            }
         }
 
-        var medians = rates.ToDictionary(r => r.Key, r => r.Value.Order().ElementAt(r.Value.Count / 2));
-        Console.WriteLine($"prediction monitoring, hosted fraud model, {Concurrency} queued callers, {Environment.ProcessorCount} cores, {seconds} s per configuration in 5 slices; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        var medians = rates.ToDictionary(r => r.Key, r => Median(r.Value));
+        var ratios = rates.ToDictionary(r => r.Key, r => Median(r.Value.Zip(rates["off"], (on, off) => on / off)));
+        Console.WriteLine($"prediction monitoring, hosted fraud model, {Concurrency} queued callers, {Environment.ProcessorCount} cores, {rounds} rounds of 1 s per configuration; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         foreach (var (name, rate) in medians)
         {
-            Console.WriteLine($"  monitoring {name,-18} {rate,12:0} per s   {rate / medians["off"]:0.000}× off   slices: {string.Join(", ", rates[name].Select(r => r.ToString("0", CultureInfo.InvariantCulture)))}");
+            Console.WriteLine($"  monitoring {name,-18} median {rate,9:0} per s   median of per-round ratios {ratios[name]:0.000}× off   (rounds: {Math.Round(rates[name].Min())} to {Math.Round(rates[name].Max())} per s)");
         }
 
         var sampledRows = Catalog(sampled)["Fraud"].GetMonitoringReport()?.Versions[0].SampledRows ?? 0;
@@ -49,10 +56,10 @@ internal static class MonitoringOverhead
             var document = new JsonObject
             {
                 ["concurrency"] = Concurrency,
-                ["seconds"] = seconds,
                 ["per_s"] = new JsonObject(medians.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)Math.Round(m.Value)))),
-                ["ratio_sampled_10_vs_off"] = Math.Round(medians["on, 10% sampled"] / medians["off"], 3),
-                ["ratio_sampled_100_vs_off"] = Math.Round(medians["on, 100% sampled"] / medians["off"], 3),
+                ["rounds"] = rounds,
+                ["ratio_sampled_10_vs_off"] = Math.Round(ratios["on, 10% sampled"], 3),
+                ["ratio_sampled_100_vs_off"] = Math.Round(ratios["on, 100% sampled"], 3),
             };
             await File.WriteAllTextAsync(json, document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         }
@@ -102,6 +109,8 @@ internal static class MonitoringOverhead
         await Task.WhenAll(callers);
         return counts.Sum() * (double)Stopwatch.Frequency / elapsed;
     }
+
+    private static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
 
     /// <summary>fraud.onnx with no handlers, from the file given to <c>FromFile</c>.</summary>
     private sealed class Fraud : ModelDefinition<FraudFeatures, FraudProbability>;

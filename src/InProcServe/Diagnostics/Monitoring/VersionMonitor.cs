@@ -29,10 +29,16 @@ internal abstract class VersionMonitor : IDisposable
     private protected int next;
     private protected long sampled;
 
-    /// <summary>The summarized input columns (in the contract's order) and their running figures (Welford's), guarded by <see cref="gate"/>.</summary>
+    /// <summary>
+    /// The summarized input columns (in the contract's order) and their running sums, guarded by <see cref="gate"/>:
+    /// each column's values less its first value (<see cref="shifts"/>), and their squares. Sums of shifted values need
+    /// no division per row, unlike Welford's update, and keep their precision when a column's mean is far from zero
+    /// and its spread small, which plain sums of squares lose.
+    /// </summary>
     private protected readonly (string Tensor, int Column)[] columns;
     private protected readonly long[] counts;
-    private protected readonly double[] means;
+    private protected readonly double[] shifts;
+    private protected readonly double[] sums;
     private protected readonly double[] squares;
     private protected readonly long[] nans;
 
@@ -44,7 +50,8 @@ internal abstract class VersionMonitor : IDisposable
         windows = outputs.Select(_ => new double[windowSize]).ToArray();
         this.columns = columns;
         counts = new long[columns.Length];
-        means = new double[columns.Length];
+        shifts = new double[columns.Length];
+        sums = new double[columns.Length];
         squares = new double[columns.Length];
         nans = new long[columns.Length];
     }
@@ -86,12 +93,13 @@ internal abstract class VersionMonitor : IDisposable
             for (var i = 0; i < columns.Length; i++)
             {
                 var count = counts[i];
+                var mean = sums[i] / count;
                 summaries[i] = new InputColumnSummary(
                     columns[i].Tensor,
                     columns[i].Column,
                     count,
-                    count == 0 ? double.NaN : means[i],
-                    count == 0 ? double.NaN : Math.Sqrt(squares[i] / count),
+                    count == 0 ? double.NaN : shifts[i] + mean,
+                    count == 0 ? double.NaN : Math.Sqrt(Math.Max(0, squares[i] / count - mean * mean)),
                     nans[i]);
             }
 
@@ -215,7 +223,7 @@ internal sealed class VersionMonitor<TInput, TOutput> : VersionMonitor
         }
     }
 
-    /// <summary>Adds one row of a tensor to its columns' running mean and sum of squared deviations (Welford's update, stable for long runs).</summary>
+    /// <summary>Adds one row of a tensor to its columns' sums; a column's first value becomes its shift.</summary>
     private void Summarize<T>(ReadOnlySpan<T> row, int first)
         where T : unmanaged, INumberBase<T>
     {
@@ -229,10 +237,10 @@ internal sealed class VersionMonitor<TInput, TOutput> : VersionMonitor
             }
 
             var value = double.CreateTruncating(row[c]);
-            var count = ++counts[i];
-            var delta = value - means[i];
-            means[i] += delta / count;
-            squares[i] += delta * (value - means[i]);
+            if (counts[i]++ == 0) shifts[i] = value;
+            var shifted = value - shifts[i];
+            sums[i] += shifted;
+            squares[i] += shifted * shifted;
         }
     }
 

@@ -120,6 +120,24 @@ public sealed class PredictionMonitoringTests
     }
 
     [Fact]
+    public void A_column_far_from_zero_with_a_small_spread_keeps_its_precision()
+    {
+        // float32 values around 1000 with a spread of 0.01: a plain sum of squares (about 1e6 per row) would lose the spread.
+        var values = Normal(5, 5000, 1000, 0.01).Select(v => (float)v).ToArray();
+        using var monitor = Monitor(16, [0, 1]);
+
+        foreach (var value in values) monitor.Observe(new FraudFeatures([value, .. new float[29]]), 0.5);
+
+        // Two passes, in the test: the mean, then the root of the mean squared deviation from it.
+        var mean = values.Average(v => (double)v);
+        var deviation = Math.Sqrt(values.Average(v => ((double)v - mean) * ((double)v - mean)));
+        var column = monitor.Inputs()[0];
+        Assert.Equal(mean, column.Mean, 1e-9);
+        Assert.Equal(deviation, column.StandardDeviation, 1e-9);
+        Assert.InRange(column.StandardDeviation, 0.0095, 0.0105);
+    }
+
+    [Fact]
     public void A_share_of_rows_is_sampled()
     {
         using var monitor = Monitor(16, [0, 1], sampleRate: 0.25);
