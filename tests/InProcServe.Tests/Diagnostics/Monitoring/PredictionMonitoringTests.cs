@@ -12,14 +12,16 @@ public sealed class PredictionMonitoringTests
 {
     private static readonly FraudFeatures Zeros = new(new float[30]);
 
-    [Fact]
-    public void Quantiles_mean_and_histogram_of_an_exponential_output_match_numpy()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Quantiles_mean_and_histogram_of_an_exponential_output_match_numpy(int threads)
     {
         var reference = Reference.GetProperty("exponential");
         var edges = reference.GetProperty("edges").Numbers();
         using var monitor = Monitor(5000, edges);
 
-        foreach (var value in Exponential(1, 5000)) monitor.Observe(Zeros, value);
+        OnThreads(threads, Exponential(1, 5000), value => monitor.Observe(Zeros, value));
         var report = Distributions.Describe(monitor.Outputs[0], monitor.Window(0), primary: null);
 
         Assert.Equal(5000, report.Count);
@@ -89,20 +91,22 @@ public sealed class PredictionMonitoringTests
         Assert.Equal((0.1 - 0.0001) * Math.Log(0.1 / 0.0001) + (0.9 - 1) * Math.Log(0.9), Distributions.StabilityIndex([0, 1], [0.1, 0.9]), 1e-15);
     }
 
-    [Fact]
-    public void Input_columns_mean_standard_deviation_and_NaN_counts_match_numpy()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Input_columns_mean_standard_deviation_and_NaN_counts_match_numpy(int threads)
     {
         var reference = Reference.GetProperty("inputs");
         var rows = reference.GetProperty("rows").GetInt32();
         var columns = Enumerable.Range(0, 30).Select(j => Normal((uint)(100 + j), rows, j / 10.0, 1 + j / 30.0)).ToArray();
         using var monitor = Monitor(16, [0, 1]);
 
-        for (var r = 0; r < rows; r++)
+        OnThreads(threads, Enumerable.Range(0, rows).ToArray(), r =>
         {
             var features = new float[30];
             for (var j = 0; j < 30; j++) features[j] = j == 3 && r % 97 == 0 ? float.NaN : (float)columns[j][r];
             monitor.Observe(new FraudFeatures(features), 0.5);
-        }
+        });
 
         var summaries = monitor.Inputs();
         Assert.Equal(30, summaries.Length);
@@ -174,6 +178,17 @@ public sealed class PredictionMonitoringTests
     {
         var error = Assert.Throws<FormatException>(() => MonitoringBaseline.Parse(Encoding.UTF8.GetBytes(json)));
         Assert.StartsWith(message, error.Message);
+    }
+
+    /// <summary>Feeds <paramref name="items"/> to <paramref name="observe"/> from <paramref name="threads"/> threads, each taking every n-th item: several threads record into several stripes, which reports merge.</summary>
+    private static void OnThreads<T>(int threads, T[] items, Action<T> observe)
+    {
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            for (var i = t; i < items.Length; i += threads) observe(items[i]);
+        })).ToArray();
+        foreach (var worker in workers) worker.Start();
+        foreach (var worker in workers) worker.Join();
     }
 
     private static VersionMonitor<FraudFeatures, double> Monitor(int window, double[] edges, double sampleRate = 1) =>
