@@ -10,9 +10,9 @@ namespace InProcServe;
 /// </summary>
 /// <remarks>
 /// Sampled rows are recorded in stripes, picked by the calling thread's id: callers on different threads write to
-/// different stripes, each under its own lock, which is then almost never contended. One shared lock measured 7–20%
-/// of queued throughput on a loaded 2-core machine, where a thread preempted while holding it stalls every other
-/// caller; a report merges the stripes, taking each one's lock in turn.
+/// different stripes, each under its own lock, which is then almost never contended, so a caller neither waits for
+/// another nor stalls behind one preempted while holding a shared lock (which a busy machine does often). A report
+/// merges the stripes, taking each one's lock in turn.
 /// </remarks>
 internal abstract class VersionMonitor : IDisposable
 {
