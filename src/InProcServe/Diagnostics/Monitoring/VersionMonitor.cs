@@ -176,7 +176,7 @@ internal abstract class VersionMonitor : IDisposable
 
     /// <summary>
     /// What the threads of one stripe sampled, under <see cref="Gate"/>: a ring of the latest values of each output with
-    /// when each was sampled, and per input column the count, the first value (the shift), and the sums of the values
+    /// when each was sampled (<see cref="Environment.TickCount64"/>), and per input column the count, the first value (the shift), and the sums of the values
     /// less the shift and of their squares. Shifted sums need no division per row, unlike Welford's update, and keep
     /// their precision when a column's mean is far from zero and its spread small, which plain sums of squares lose.
     /// </summary>
@@ -265,7 +265,8 @@ internal sealed class VersionMonitor<TInput, TOutput> : VersionMonitor
             return;
         }
 
-        var stamp = System.Diagnostics.Stopwatch.GetTimestamp();
+        // Milliseconds are fine enough to tell which stripes' values are the latest, and the coarse clock costs a few nanoseconds.
+        var stamp = Environment.TickCount64;
         var stripe = CurrentStripe();
         lock (stripe.Gate)
         {
@@ -304,20 +305,24 @@ internal sealed class VersionMonitor<TInput, TOutput> : VersionMonitor
     private static void Summarize<T>(Stripe stripe, ReadOnlySpan<T> row, int first)
         where T : unmanaged, INumberBase<T>
     {
+        // Spans of exactly the row's columns: the loop below runs without bounds checks.
+        var counts = stripe.Counts.AsSpan(first, row.Length);
+        var shifts = stripe.Shifts.AsSpan(first, row.Length);
+        var sums = stripe.Sums.AsSpan(first, row.Length);
+        var squares = stripe.Squares.AsSpan(first, row.Length);
         for (var c = 0; c < row.Length; c++)
         {
-            var i = first + c;
             if (T.IsNaN(row[c]))
             {
-                stripe.NaNs[i]++;
+                stripe.NaNs[first + c]++;
                 continue;
             }
 
             var value = double.CreateTruncating(row[c]);
-            if (stripe.Counts[i]++ == 0) stripe.Shifts[i] = value;
-            var shifted = value - stripe.Shifts[i];
-            stripe.Sums[i] += shifted;
-            stripe.Squares[i] += shifted * shifted;
+            if (counts[c]++ == 0) shifts[c] = value;
+            var shifted = value - shifts[c];
+            sums[c] += shifted;
+            squares[c] += shifted * shifted;
         }
     }
 
