@@ -27,6 +27,7 @@ public static class DashboardEndpointRouteBuilderExtensions
     /// <param name="configure">Sets the dashboard's options (<see cref="DashboardOptions"/>). Default: null, the defaults.</param>
     /// <returns>The dashboard's endpoints, to add authorization, rate limiting or other conventions to all of them.</returns>
     /// <exception cref="InvalidOperationException">No model was added (<c>AddModel</c>): there would be nothing to show.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="DashboardOptions.LatencyWindow"/> is below 1.</exception>
     public static IEndpointConventionBuilder MapInProcServeDashboard(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string pattern = "/inprocserve", Action<DashboardOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
