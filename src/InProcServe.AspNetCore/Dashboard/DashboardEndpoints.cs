@@ -76,8 +76,9 @@ internal sealed class DashboardEndpoints(ModelCatalog catalog, DashboardStatisti
             _ when model.ReloadError is { } error => (HealthStatus.Degraded, $"the last reload failed, so version {model.Version} goes on serving: {error.Message}"),
             _ => (HealthStatus.Healthy, null),
         };
-        var (outcomes, versions, shadow, batches, latency) = statistics.For(model.Name).Read();
-        var disagreements = Interlocked.Read(ref statistics.For(model.Name).ShadowDisagreements);
+        var figures = statistics.For(model.Name);
+        var (outcomes, versions, shadow, batches, latency) = figures.Read();
+        var disagreements = Interlocked.Read(ref figures.ShadowDisagreements);
         var compared = shadow.GetValueOrDefault("ok");
         return new DashboardModel(
             model.Name,

@@ -13,6 +13,12 @@ internal sealed class DashboardStatistics : IDisposable
     /// <summary>The batch-size buckets' upper bounds: the batch-size histogram's own boundaries.</summary>
     internal static readonly int[] BatchBounds = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
+    private const string Requests = "inprocserve.requests";
+    private const string Duration = "inprocserve.request.duration";
+    private const string BatchSize = "inprocserve.batch.size";
+    private const string ShadowRequests = "inprocserve.shadow.requests";
+    private const string ShadowDisagreements = "inprocserve.shadow.disagreements";
+
     private readonly MeterListener listener = new();
     private readonly ConcurrentDictionary<string, ModelStatistics> models = new(StringComparer.Ordinal);
     private readonly int latencyWindow;
@@ -34,12 +40,6 @@ internal sealed class DashboardStatistics : IDisposable
         listener.SetMeasurementEventCallback<int>(OnInt);
         listener.Start();
     }
-
-    private const string Requests = "inprocserve.requests";
-    private const string Duration = "inprocserve.request.duration";
-    private const string BatchSize = "inprocserve.batch.size";
-    private const string ShadowRequests = "inprocserve.shadow.requests";
-    private const string ShadowDisagreements = "inprocserve.shadow.disagreements";
 
     /// <summary>The figures of the model named <paramref name="model"/>; empty until it was called.</summary>
     internal ModelStatistics For(string model) => models.GetOrAdd(model, _ => new ModelStatistics(latencyWindow));
@@ -88,15 +88,27 @@ internal sealed class DashboardStatistics : IDisposable
 /// <summary>One model's figures, written by the meter's callbacks on callers' threads and read by the dashboard's requests.</summary>
 internal sealed class ModelStatistics(int latencyWindow)
 {
+    /// <summary>Guards the durations, the outcome and version counts, and the shadow outcomes.</summary>
     private readonly Lock gate = new();
+
+    /// <summary>The latest call durations, in seconds: a ring, <see cref="recorded"/> long so far.</summary>
     private readonly double[] durations = new double[latencyWindow];
+
+    /// <summary>Batches per size bucket (<see cref="DashboardStatistics.BatchBounds"/>, then one for larger ones), added to atomically.</summary>
     private readonly long[] batches = new long[DashboardStatistics.BatchBounds.Length + 1];
+
+    /// <summary>Calls by outcome.</summary>
     private readonly Dictionary<string, long> outcomes = new(StringComparer.Ordinal);
+
+    /// <summary>Calls answered (outcome ok) by each version.</summary>
     private readonly Dictionary<long, long> versions = [];
+
+    /// <summary>Shadow copies by outcome.</summary>
     private readonly Dictionary<string, long> shadow = new(StringComparer.Ordinal);
+
     private long recorded;
 
-    /// <summary>Shadow copies whose response the model's comparer found to disagree.</summary>
+    /// <summary>Shadow copies whose response the model's comparer found to disagree; added to atomically, outside <see cref="gate"/>.</summary>
     internal long ShadowDisagreements;
 
     internal void CountCall(string outcome, long? version, long count)

@@ -84,6 +84,34 @@ public sealed class HostedMonitoringTests
     }
 
     [Fact]
+    public async Task A_baseline_file_bins_the_histogram_and_gives_each_version_its_drift()
+    {
+        var rows = References();
+        using var folder = new TemporaryFolder();
+        var baseline = Path.Combine(folder.Path, "fraud.baseline.json");
+        File.WriteAllText(baseline, """{ "outputs": { "probability": { "edges": [0, 0.25, 0.5, 1], "proportions": [0.5, 0.3, 0.2] } } }""");
+        var builder = TestHost.Builder();
+        builder.Services.AddModel<PlainFraud>().AddMonitoring(sampleRate: 1, baseline: baseline).MonitorOutput<FraudScore>("probability", s => s.Probability);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var model = host.Services.GetRequiredService<IModel<FraudFeatures, FraudScore>>();
+
+        var answers = new List<double>();
+        for (var i = 0; i < 300; i++) answers.Add(model.Predict(new FraudFeatures(rows[i % rows.Length].Features)).Probability);
+        var output = host.Services.GetRequiredService<ModelCatalog>()["PlainFraud"].GetMonitoringReport()!.Versions.Single().Outputs.Single();
+
+        Assert.Equal([0, 0.25, 0.5, 1], output.BinEdges);
+        long[] counts = [answers.Count(p => p < 0.25), answers.Count(p => p is >= 0.25 and < 0.5), answers.Count(p => p >= 0.5)];
+        Assert.Equal(counts, output.BinCounts);
+        // The index by its definition, worked here: Σ (actual − expected) · ln(actual / expected), an empty bin as 0.0001.
+        var expected = new[] { 0.5, 0.3, 0.2 };
+        var index = counts.Select((c, b) => Math.Max(c / 300.0, 1e-4)).Select((a, b) => (a - expected[b]) * Math.Log(a / expected[b])).Sum();
+        Assert.Equal(index, output.BaselineStability!.Value, 1e-12);
+        Assert.Null(output.PrimaryStability);
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task Without_monitoring_there_is_no_report()
     {
         var builder = TestHost.Builder();
