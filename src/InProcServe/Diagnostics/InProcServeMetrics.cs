@@ -19,6 +19,15 @@ internal sealed class InProcServeMetrics
     internal const string OutcomeTag = "inprocserve.outcome";
     internal const string CascadeTag = "inprocserve.cascade.name";
     internal const string ResultTag = "inprocserve.result";
+    internal const string OutputTag = "inprocserve.monitor.output";
+    internal const string QuantileTag = "inprocserve.monitor.quantile";
+    internal const string BinTag = "inprocserve.monitor.bin.upper";
+    internal const string ReferenceTag = "inprocserve.monitor.reference";
+    internal const string InputTag = "inprocserve.monitor.input";
+    internal const string ColumnTag = "inprocserve.monitor.column";
+
+    /// <summary>How long a monitoring report serves the monitoring instruments: one collection reads them all, and should compute each model's report once.</summary>
+    private static readonly TimeSpan ReportLifetime = TimeSpan.FromMilliseconds(500);
 
     /// <summary>One activity per call; no listener, no cost beyond a check.</summary>
     internal static readonly ActivitySource ActivitySource = new(Name, typeof(InProcServeMetrics).Assembly.GetName().Version?.ToString());
@@ -37,6 +46,9 @@ internal sealed class InProcServeMetrics
     private volatile HostedModel[] observed = [];
     private readonly Lock observedGate = new();
 
+    /// <summary>The latest monitoring report of each monitored model and when it was made (guarded by <see cref="observedGate"/>).</summary>
+    private readonly Dictionary<HostedModel, (long Made, MonitoringReport Report)> reports = [];
+
     public InProcServeMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(Name);
@@ -53,6 +65,13 @@ internal sealed class InProcServeMetrics
         ShadowRequests = meter.CreateCounter<long>("inprocserve.shadow.requests", "{request}", "Copies of calls sent to a shadow version, by outcome: ok, error, or dropped (too many copies in flight, or the model stopped).");
         ShadowDisagreements = meter.CreateCounter<long>("inprocserve.shadow.disagreements", "{request}", "Shadow copies whose response the model's comparer (CompareShadow) found to disagree with the caller's.");
         meter.CreateObservableGauge("inprocserve.queue.length", ObserveQueues, "{request}", "Calls waiting in a model's queue.");
+        meter.CreateObservableCounter("inprocserve.monitor.samples", () => Monitored<long>((version, tags) => [new Measurement<long>(version.SampledRows, tags)]), "{row}", "Rows prediction monitoring sampled, per version.");
+        meter.CreateObservableGauge("inprocserve.monitor.output.quantile", () => Monitored((version, tags) => version.Outputs.SelectMany(o => o.Quantiles.Select(q => new Measurement<double>(q.Value, [.. tags, new(OutputTag, o.Name), new(QuantileTag, q.Level)])))), null, "Quantiles of a monitored output over the version's window of sampled values.");
+        meter.CreateObservableGauge("inprocserve.monitor.output.bin", () => Monitored((version, tags) => version.Outputs.SelectMany(o => o.BinCounts.Select((c, i) => new Measurement<long>(c, [.. tags, new(OutputTag, o.Name), new(BinTag, o.BinEdges[i + 1])])))), "{value}", "Sampled values of a monitored output per histogram bin (tagged with the bin's upper edge), over the version's window.");
+        meter.CreateObservableGauge("inprocserve.monitor.output.stability", () => Monitored((version, tags) => version.Outputs.SelectMany(o => Stability(o, tags))), null, "Population stability index of a monitored output against the primary's distribution or the baseline file's (inprocserve.monitor.reference).");
+        meter.CreateObservableGauge("inprocserve.monitor.input.mean", () => Monitored((version, tags) => version.Inputs.Where(c => c.Count > 0).Select(c => new Measurement<double>(c.Mean, [.. tags, new(InputTag, c.Tensor), new(ColumnTag, c.Column)]))), null, "Mean of a sampled numeric input column.");
+        meter.CreateObservableGauge("inprocserve.monitor.input.stddev", () => Monitored((version, tags) => version.Inputs.Where(c => c.Count > 0).Select(c => new Measurement<double>(c.StandardDeviation, [.. tags, new(InputTag, c.Tensor), new(ColumnTag, c.Column)]))), null, "Standard deviation of a sampled numeric input column.");
+        meter.CreateObservableCounter("inprocserve.monitor.input.nan", () => Monitored((version, tags) => version.Inputs.Where(c => c.NaNCount > 0).Select(c => new Measurement<long>(c.NaNCount, [.. tags, new(InputTag, c.Tensor), new(ColumnTag, c.Column)]))), "{value}", "NaN values seen in a sampled input column.");
     }
 
     internal Histogram<double> RequestDuration { get; }
@@ -86,6 +105,41 @@ internal sealed class InProcServeMetrics
         {
             observed = [.. observed, model];
         }
+    }
+
+    /// <summary>The measurements <paramref name="measure"/> makes of each version of each monitored model, with the model and version tags.</summary>
+    private IEnumerable<Measurement<T>> Monitored<T>(Func<VersionMonitoringReport, KeyValuePair<string, object?>[], IEnumerable<Measurement<T>>> measure)
+        where T : struct
+    {
+        foreach (var model in observed)
+        {
+            if (model.State != ModelState.Ready || !model.IsMonitored || Report(model) is not { } report) continue;
+            foreach (var version in report.Versions)
+            {
+                foreach (var measurement in measure(version, [model.ModelTag, new(VersionTag, version.Version)])) yield return measurement;
+            }
+        }
+    }
+
+    /// <summary>A model's monitoring report, made at most once per <see cref="ReportLifetime"/>.</summary>
+    private MonitoringReport? Report(HostedModel model)
+    {
+        var now = Stopwatch.GetTimestamp();
+        lock (observedGate)
+        {
+            if (reports.TryGetValue(model, out var cached) && Stopwatch.GetElapsedTime(cached.Made, now) < ReportLifetime) return cached.Report;
+        }
+
+        var report = model.GetMonitoringReport();
+        if (report is null) return null;
+        lock (observedGate) reports[model] = (now, report);
+        return report;
+    }
+
+    private static IEnumerable<Measurement<double>> Stability(OutputDistribution output, KeyValuePair<string, object?>[] tags)
+    {
+        if (output.PrimaryStability is { } primary) yield return new Measurement<double>(primary, [.. tags, new(OutputTag, output.Name), new(ReferenceTag, "primary")]);
+        if (output.BaselineStability is { } baseline) yield return new Measurement<double>(baseline, [.. tags, new(OutputTag, output.Name), new(ReferenceTag, "baseline")]);
     }
 
     private IEnumerable<Measurement<int>> ObserveQueues()

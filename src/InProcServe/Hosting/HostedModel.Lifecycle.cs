@@ -92,11 +92,18 @@ public abstract partial class HostedModel
                 Host.Metrics.ModelReloads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "error"));
                 Host.Metrics.ModelLoads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "error"));
                 Log.ModelReloadFailed(Host.Logger, Name, current.Primary.Version, error);
+                Remember(ModelEventKind.ReloadFailed, current.Primary.Version, error.Message);
                 throw new InvalidOperationException($"Model '{Name}': the new version failed to load, so version {current.Primary.Version} goes on serving: {error.Message}", error);
             }
 
             await SwapAsync(current, next).ConfigureAwait(false);
-            if (current.Shadow is { } ended && next.Shadow is null) Log.ShadowEnded(Host.Logger, Name, ended.Version.Version, next.Primary.Version);
+            Remember(ModelEventKind.Reloaded, next.Primary.Version, $"versions {string.Join(", ", next.Loaded.Select(v => v.Version))} loaded; version {next.Primary.Version} is the primary, after {current.Primary.Version}");
+            if (current.Shadow is { } ended && next.Shadow is null)
+            {
+                Log.ShadowEnded(Host.Logger, Name, ended.Version.Version, next.Primary.Version);
+                Remember(ModelEventKind.ShadowStopped, next.Primary.Version, $"shadow version {ended.Version.Version} left with the reload");
+            }
+
             reloadError = null;
             Host.Metrics.ModelReloads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "ok"));
             Log.ModelReloaded(Host.Logger, Name, current.Primary.Version, next.Primary.Version, clock.Elapsed.TotalMilliseconds);
@@ -143,6 +150,7 @@ public abstract partial class HostedModel
             if (loadedNow) loaded.Add(canary);
             await SwapAsync(current, VersionRouting.Of(loaded) with { Primary = current.Primary, Canary = canary, Split = split, Shadow = current.Shadow }).ConfigureAwait(false);
             Log.CanarySet(Host.Logger, Name, version, percent, current.Primary.Version);
+            Remember(ModelEventKind.CanarySet, current.Primary.Version, $"version {version} takes {percent}% of calls");
         }
         finally
         {
@@ -195,8 +203,17 @@ public abstract partial class HostedModel
             var leaving = promote ? current.Primary : canary;
             var next = new VersionRouting(promote ? canary : current.Primary, null, null, current.Loaded.Where(v => v != leaving).ToArray(), current.Shadow);
             await SwapAsync(current, next).ConfigureAwait(false);
-            if (promote) Log.CanaryPromoted(Host.Logger, Name, canary.Version, leaving.Version);
-            else Log.CanaryRolledBack(Host.Logger, Name, canary.Version, current.Primary.Version);
+            if (promote)
+            {
+                Log.CanaryPromoted(Host.Logger, Name, canary.Version, leaving.Version);
+                Remember(ModelEventKind.CanaryPromoted, canary.Version, $"canary version {canary.Version} promoted; version {leaving.Version} released");
+            }
+            else
+            {
+                Log.CanaryRolledBack(Host.Logger, Name, canary.Version, current.Primary.Version);
+                Remember(ModelEventKind.CanaryRolledBack, current.Primary.Version, $"canary version {canary.Version} rolled back");
+            }
+
         }
         finally
         {

@@ -57,6 +57,7 @@ public abstract partial class HostedModel
             if (loadedNow) loaded.Add(shadow);
             await SwapAsync(current, current with { Loaded = [.. loaded.OrderByDescending(v => v.Version)], Shadow = new ShadowTraffic(shadow, percent) }).ConfigureAwait(false);
             Log.ShadowSet(Host.Logger, Name, version, percent, current.Primary.Version);
+            Remember(ModelEventKind.ShadowSet, current.Primary.Version, $"version {version} gets a copy of {percent}% of calls");
         }
         finally
         {
@@ -77,6 +78,7 @@ public abstract partial class HostedModel
             if (routing is not { Shadow: { } shadow } current) return;
             await SwapAsync(current, current with { Loaded = [.. current.Loaded.Where(v => v != shadow.Version)], Shadow = null }).ConfigureAwait(false);
             Log.ShadowStopped(Host.Logger, Name, shadow.Version.Version);
+            Remember(ModelEventKind.ShadowStopped, current.Primary.Version, $"shadow version {shadow.Version.Version} stopped");
         }
         finally
         {

@@ -21,6 +21,9 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     /// <summary>The handlers every version shares; set once, before the first version is published.</summary>
     private volatile Pipeline? pipeline;
 
+    /// <summary>How each monitored output is read from an output record (<c>MonitorOutput</c>), checked against the contract with the handlers.</summary>
+    private Func<TOutput, double>[] monitoredOutputs = [];
+
     internal HostedModel(string name, ModelDefinition definition, ModelHost host)
         : base(name, definition, host)
     {
@@ -131,7 +134,12 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
                     served = Lease<TRequest>(null, default!);
                     try
                     {
-                        Typed(served).Runner.Predict(inputs.AsSpan(0, rows), outputs.AsSpan(0, rows), cancellationToken);
+                        var version = Typed(served);
+                        version.Runner.Predict(inputs.AsSpan(0, rows), outputs.AsSpan(0, rows), cancellationToken);
+                        if (version.TypedMonitor is { } monitor)
+                        {
+                            for (var i = 0; i < rows; i++) monitor.Observe(inputs[i], outputs[i]);
+                        }
                     }
                     finally
                     {
@@ -207,6 +215,8 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             _ => throw new InvalidOperationException(
                 $"its shadow comparison is for other types than the model's {typeof(TRequest).Name} → {typeof(TResponse).Name}: call .CompareShadow<{typeof(TRequest).Name}, {typeof(TResponse).Name}>(…)."),
         };
+        monitoredOutputs = options.Monitoring.Outputs.Select(o => o.Value as Func<TOutput, double> ?? throw new InvalidOperationException(
+            $"its monitored output '{o.Name}' reads a {o.OutputType.Name}, but the model's output record is {typeof(TOutput).Name}: call .MonitorOutput<{typeof(TOutput).Name}>(\"{o.Name}\", output => …).")).ToArray();
         var ready = new Pipeline(pre, post, key, comparer);
         ready.Middleware = Chain(ready, middleware);
         pipeline = ready;
@@ -222,7 +232,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             var warmUp = options.EffectiveWarmUpSizes(runner.MaxBatchSize).Select(s => Math.Min(s, runner.MaxBatchSize)).Distinct().ToArray();
             foreach (var rows in warmUp) runner.WarmUp(rows, cancellationToken);
             sizes = warmUp.Length == 0 ? "(none)" : string.Join(", ", warmUp);
-            return new ServingVersion<TInput, TOutput>(version, session, runner, batcher, Host.Metrics, ModelTag);
+            return new ServingVersion<TInput, TOutput>(version, session, runner, batcher, Host.Metrics, ModelTag, CreateMonitor(options.Monitoring));
         }
         catch
         {
@@ -230,6 +240,25 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             runner.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A version's monitor, when the model is monitored: the outputs read by the accessors <c>MonitorOutput</c> registered,
+    /// binned by the baseline's edges for an output the baseline describes, else by the edges it set.
+    /// </summary>
+    /// <exception cref="IOException">The baseline file can't be read.</exception>
+    /// <exception cref="FormatException">The baseline file is not a baseline (it changed since the start was validated).</exception>
+    private VersionMonitor<TInput, TOutput>? CreateMonitor(MonitoringOptions options)
+    {
+        if (monitoring is null) return null;
+        var baseline = options.Baseline is { } path ? MonitoringBaseline.Load(path) : null;
+        var outputs = options.Outputs.Select((o, i) =>
+        {
+            var expected = baseline?.Outputs.GetValueOrDefault(o.Name);
+            var edges = expected?.Edges ?? Distributions.EvenEdges(o.Min, o.Max, o.Bins);
+            return (new OutputBins(o.Name, edges, expected), monitoredOutputs[i]);
+        }).ToArray();
+        return VersionMonitor<TInput, TOutput>.Create(options, outputs);
     }
 
     /// <summary>The middleware chain, built once, outermost first; null without middleware, so plain calls allocate no context.</summary>
@@ -264,7 +293,9 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         TOutput output;
         try
         {
-            output = Typed(served).Runner.Predict(input, cancellationToken);
+            var version = Typed(served);
+            output = version.Runner.Predict(input, cancellationToken);
+            version.TypedMonitor?.Observe(input, output);
         }
         finally
         {
@@ -285,7 +316,9 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         TOutput output;
         try
         {
-            output = await Typed(served).Batcher.PredictAsync(input, cancellationToken).ConfigureAwait(false);
+            var version = Typed(served);
+            output = await version.Batcher.PredictAsync(input, cancellationToken).ConfigureAwait(false);
+            version.TypedMonitor?.Observe(input, output);
         }
         finally
         {
@@ -326,7 +359,9 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             TOutput output;
             try
             {
-                output = await Typed(shadow.Version).Batcher.PredictAsync(input).ConfigureAwait(false);
+                var copyVersion = Typed(shadow.Version);
+                output = await copyVersion.Batcher.PredictAsync(input).ConfigureAwait(false);
+                copyVersion.TypedMonitor?.Observe(input, output);
             }
             finally
             {
@@ -398,7 +433,12 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             served = Lease<TRequest>(null, default!);
             try
             {
-                Typed(served).Runner.Predict(inputs.AsSpan(0, count), outputs.AsSpan(0, count), cancellationToken);
+                var version = Typed(served);
+                version.Runner.Predict(inputs.AsSpan(0, count), outputs.AsSpan(0, count), cancellationToken);
+                if (version.TypedMonitor is { } monitor)
+                {
+                    for (var i = 0; i < count; i++) monitor.Observe(inputs[i], outputs[i]);
+                }
             }
             finally
             {

@@ -121,6 +121,7 @@ public abstract partial class HostedModel
                 options = Host.Options.Get(Name);
                 IsOptional = options.Optional;
                 lane = Host.Lanes.Get(options.Lane);
+                monitoring = options.Monitoring.Enabled ? options.Monitoring : null;
                 if (!handlersPrepared)
                 {
                     PrepareHandlers(options);
@@ -133,14 +134,26 @@ public abstract partial class HostedModel
                 LoadError = null;
                 state = (int)ModelState.Ready;
                 Host.Metrics.Observe(this);
-                if (first.Canary is { } canary) Log.CanarySet(Host.Logger, Name, canary.Version, first.Split!.CanaryPercent, first.Primary.Version);
-                if (first.Shadow is { } shadow) Log.ShadowSet(Host.Logger, Name, shadow.Version.Version, shadow.Percent, first.Primary.Version);
+                Remember(ModelEventKind.Loaded, first.Primary.Version, $"versions {string.Join(", ", first.Loaded.Select(v => v.Version))} loaded; version {first.Primary.Version} is the primary");
+                if (first.Canary is { } canary)
+                {
+                    Log.CanarySet(Host.Logger, Name, canary.Version, first.Split!.CanaryPercent, first.Primary.Version);
+                    Remember(ModelEventKind.CanarySet, first.Primary.Version, $"version {canary.Version} takes {first.Split.CanaryPercent}% of calls");
+                }
+
+                if (first.Shadow is { } shadow)
+                {
+                    Log.ShadowSet(Host.Logger, Name, shadow.Version.Version, shadow.Percent, first.Primary.Version);
+                    Remember(ModelEventKind.ShadowSet, first.Primary.Version, $"version {shadow.Version.Version} gets a copy of {shadow.Percent}% of calls");
+                }
+
             }
             catch (Exception error)
             {
                 foreach (var version in loaded) version.RetireAsync(stopQueue: true).GetAwaiter().GetResult();
                 LoadError = error;
                 state = (int)ModelState.Failed;
+                Remember(ModelEventKind.LoadFailed, null, error.Message);
                 Host.Metrics.ModelLoads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "error"));
                 throw LoadFailed();
             }

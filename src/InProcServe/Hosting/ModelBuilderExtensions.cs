@@ -120,6 +120,57 @@ public static class ModelBuilderExtensions
     }
 
     /// <summary>
+    /// Monitors the model's predictions (<see cref="ModelOptions.Monitoring"/>): <paramref name="sampleRate"/> of the rows
+    /// each version answers feed its output distributions (<see cref="MonitorOutput"/>), a summary of its numeric input
+    /// columns, and its drift from the primary and from <paramref name="baseline"/>. Read them with
+    /// <see cref="HostedModel.GetMonitoringReport"/> or as <c>inprocserve.monitor.*</c> metrics. Configuration
+    /// (<c>Monitoring:Enabled</c>, <c>:SampleRate</c>, <c>:WindowSize</c>, <c>:Baseline</c>) wins.
+    /// </summary>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="sampleRate">The share of rows sampled, above 0 and at most 1. Default: 0.1.</param>
+    /// <param name="baseline">A JSON baseline file (<see cref="MonitoringBaseline"/>). Default: null, no baseline.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampleRate"/> is not above 0 and at most 1.</exception>
+    public static IModelBuilder AddMonitoring(this IModelBuilder builder, double sampleRate = 0.1, string? baseline = null)
+    {
+        if (sampleRate is not (> 0 and <= 1)) throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "The sample rate is a share above 0 and at most 1.");
+        return builder.Configure(o =>
+        {
+            o.Monitoring.Enabled = true;
+            o.Monitoring.SampleRate = sampleRate;
+            o.Monitoring.Baseline = baseline;
+        });
+    }
+
+    /// <summary>
+    /// Monitors one scalar output of the model (and turns monitoring on, at its default sample rate unless
+    /// <see cref="AddMonitoring"/> set one): its distribution per version over a sliding window (quantiles and a
+    /// histogram), and its drift. <paramref name="value"/> reads it from the model's output record, before the
+    /// post-processor; it runs on sampled rows only, on the caller's side, and a row it throws for is left out.
+    /// </summary>
+    /// <typeparam name="TOutput">The model's output record (the model fails to load if it has another).</typeparam>
+    /// <param name="builder">The model's builder.</param>
+    /// <param name="name">The output's name in reports, metrics and the baseline file, such as "probability".</param>
+    /// <param name="value">Reads the value from an output record.</param>
+    /// <param name="min">The histogram's lower edge. Default: 0.</param>
+    /// <param name="max">The histogram's upper edge. Default: 1.</param>
+    /// <param name="bins">The histogram's bins, evenly spaced from <paramref name="min"/> to <paramref name="max"/>. Default: 10. A baseline that describes the output brings its own.</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, <paramref name="max"/> is not above <paramref name="min"/>, or <paramref name="bins"/> is not from 1 to 1000.</exception>
+    public static IModelBuilder MonitorOutput<TOutput>(this IModelBuilder builder, string name, Func<TOutput, double> value, double min = 0, double max = 1, int bins = 10)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(value);
+        if (!(max > min) || !double.IsFinite(min) || !double.IsFinite(max)) throw new ArgumentException($"The histogram of '{name}' runs from {min} to {max}; max must be above min, both finite.", nameof(max));
+        if (bins is < 1 or > 1000) throw new ArgumentOutOfRangeException(nameof(bins), bins, "A histogram has from 1 to 1000 bins.");
+        return builder.Configure(o =>
+        {
+            o.Monitoring.Enabled = true;
+            o.Monitoring.Outputs.Add(new MonitoredOutput(name, value, typeof(TOutput), min, max, bins));
+        });
+    }
+
+    /// <summary>
     /// Reloads the model when its file, or its version folder, changes (<see cref="ModelOptions.WatchForChanges"/>):
     /// the new version is loaded, checked against the contract and warmed while the old one serves, then swapped in.
     /// </summary>

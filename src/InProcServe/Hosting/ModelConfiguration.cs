@@ -44,7 +44,8 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                 case "warmupbatchsizes": ReadSizes(setting, options, errors); break;
                 case "session": ReadSession(setting, options.Session, errors); break;
                 case "batching": ReadBatching(setting, options.Batching, errors); break;
-                default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, Shadow, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching")); break;
+                case "monitoring": ReadMonitoring(setting, options.Monitoring, errors); break;
+                default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, Shadow, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching, Monitoring")); break;
             }
         }
     }
@@ -115,6 +116,21 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                 case "defaulttimeout": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:01", errors, v => batching.DefaultTimeout = v); break;
                 case "priority": Read<int>(setting, TryInt, "a whole number", errors, v => batching.Priority = v); break;
                 default: errors.Add(Unknown(setting, "MaxBatchSize, MaxDelay, QueueCapacity, FullMode, DefaultTimeout, Priority")); break;
+            }
+        }
+    }
+
+    private static void ReadMonitoring(IConfigurationSection section, MonitoringOptions monitoring, List<string> errors)
+    {
+        foreach (var setting in section.GetChildren())
+        {
+            switch (setting.Key.ToLowerInvariant())
+            {
+                case "enabled": Read<bool>(setting, bool.TryParse, "true or false", errors, v => monitoring.Enabled = v); break;
+                case "samplerate": Read<double>(setting, TryDouble, "a number above 0 and at most 1, such as 0.1", errors, v => monitoring.SampleRate = v); break;
+                case "windowsize": Read<int>(setting, TryInt, "a whole number", errors, v => monitoring.WindowSize = v); break;
+                case "baseline": monitoring.Baseline = setting.Value; break;
+                default: errors.Add(Unknown(setting, "Enabled, SampleRate, WindowSize, Baseline")); break;
             }
         }
     }

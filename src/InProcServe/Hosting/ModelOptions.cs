@@ -85,6 +85,13 @@ public sealed class ModelOptions
     /// </summary>
     public IList<int>? WarmUpBatchSizes { get; set; }
 
+    /// <summary>
+    /// Prediction monitoring: a sampled share of rows feeds each version's output distributions, input summaries and
+    /// drift (<see cref="HostedModel.GetMonitoringReport"/>). Default: off; <c>AddMonitoring</c> or <c>MonitorOutput</c>
+    /// on the builder, or <c>Monitoring:Enabled</c> in configuration, turns it on.
+    /// </summary>
+    public MonitoringOptions Monitoring { get; set; } = new();
+
     /// <summary>The pre-processor, added by <c>AddPreProcessor</c>.</summary>
     internal HandlerRegistration? PreProcessor { get; set; }
 
@@ -156,6 +163,17 @@ public sealed class ModelOptions
             {
                 errors.Add($"{nameof(Shadow)}.{nameof(ShadowOptions.Version)} is {shadow}, which is also {nameof(Canary)}.{nameof(CanaryOptions.Version)}: the canary answers calls and the shadow gets copies of them, so they must be two versions.");
             }
+        }
+
+        if (Monitoring is null)
+        {
+            errors.Add($"{nameof(Monitoring)} is null; leave the default (off) or set an instance.");
+        }
+        else if (Monitoring.Enabled)
+        {
+            var monitoringErrors = new List<string>();
+            Monitoring.AddErrors(monitoringErrors);
+            errors.AddRange(monitoringErrors.Select(e => $"{nameof(Monitoring)}.{e}"));
         }
 
         if (WatchForChanges && ModelBytes is not null) errors.Add($"{nameof(WatchForChanges)} is on but the model comes from bytes; watching needs {nameof(Path)} or {nameof(Folder)}.");

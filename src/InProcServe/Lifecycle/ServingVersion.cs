@@ -37,6 +37,9 @@ internal abstract class ServingVersion : IBatchObserver
     /// <summary>The most calls its queue holds (<see cref="BatchingOptions.QueueCapacity"/>).</summary>
     internal abstract int QueueCapacity { get; }
 
+    /// <summary>What prediction monitoring sampled of this version; null when the model isn't monitored.</summary>
+    internal abstract VersionMonitor? Monitor { get; }
+
     /// <summary>Takes a lease for one call; false once the version is retired and drained, when the caller picks again from the current routing.</summary>
     internal bool TryAcquire()
     {
@@ -97,11 +100,12 @@ internal sealed class ServingVersion<TInput, TOutput> : ServingVersion
     where TInput : IModelInput<TInput>
     where TOutput : IModelOutput<TOutput>
 {
-    internal ServingVersion(long version, ModelSession session, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
+    internal ServingVersion(long version, ModelSession session, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
         : base(version, session, metrics, modelTag)
     {
         Runner = runner;
         Batcher = batcher;
+        TypedMonitor = monitor;
         batcher.Observer = this;
     }
 
@@ -109,9 +113,18 @@ internal sealed class ServingVersion<TInput, TOutput> : ServingVersion
 
     internal ModelBatcher<TInput, TOutput> Batcher { get; }
 
+    /// <summary>Sees the rows this version answers, when the model is monitored; callers hold a lease while they call it.</summary>
+    internal VersionMonitor<TInput, TOutput>? TypedMonitor { get; }
+
     internal override int QueueCapacity => Batcher.QueueCapacity;
+
+    internal override VersionMonitor? Monitor => TypedMonitor;
 
     private protected override ValueTask StopQueueAsync() => Batcher.DisposeAsync();
 
-    private protected override void DisposeRunner() => Runner.Dispose();
+    private protected override void DisposeRunner()
+    {
+        Runner.Dispose();
+        TypedMonitor?.Dispose();
+    }
 }
