@@ -19,7 +19,6 @@ internal sealed class LaneWorker : IDisposable
     private long state;
 
     private bool running;
-    private bool terminated;
 
     /// <summary>The run options of every run on this worker.</summary>
     internal RunControl Control => control;
@@ -29,7 +28,6 @@ internal sealed class LaneWorker : IDisposable
     {
         Volatile.Write(ref state, ((state >> 32) + 1) << 32);
         running = false;
-        terminated = false;
     }
 
     /// <summary>Counts a request that joins the batch, before it can be canceled as running.</summary>
@@ -52,9 +50,8 @@ internal sealed class LaneWorker : IDisposable
         {
             lock (gate)
             {
-                if (running && !terminated)
+                if (running && !control.IsTerminated)
                 {
-                    terminated = true;
                     control.Terminate();
                 }
             }

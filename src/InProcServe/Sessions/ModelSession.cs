@@ -32,7 +32,6 @@ public sealed class ModelSession : IDisposable
     private ModelSession(InferenceSession session, SharedWeights? weights, string name, ExecutionProvider executionProvider)
     {
         this.session = session;
-        guard = new CallGuard(session, weights is null ? null : weights.Release);
         Name = name;
         ExecutionProvider = executionProvider;
         runFailed = $"Model '{name}': Run failed";
@@ -42,6 +41,8 @@ public sealed class ModelSession : IDisposable
         inputIndex = Inputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
         outputIndex = Outputs.Select((info, i) => KeyValuePair.Create(info.Name, i)).ToFrozenDictionary(StringComparer.Ordinal);
         allOutputNames = Outputs.Select(o => o.Name).ToArray();
+        // Last, once nothing above can throw: from here on the guard owns the session and its share of the weights.
+        guard = new CallGuard(session, weights is null ? null : weights.Release);
     }
 
     /// <summary>The model's name in messages: <see cref="ModelSessionOptions.Name"/>, or derived from the file name.</summary>
@@ -402,7 +403,7 @@ public sealed class ModelSession : IDisposable
             throw;
         }
 
-        // From here on the guard owns the session and its share of the weights.
+        // Until the constructor's last line, the session and the weights are still this method's to give back.
         try
         {
             return new ModelSession(session, weights, name, options.ExecutionProvider);
