@@ -109,6 +109,15 @@ public sealed class ExecutionLane : IDisposable
         return result;
     }
 
+    /// <summary>The untyped queue of <paramref name="session"/> on this lane, or null before its first request.</summary>
+    internal TensorQueue? UntypedQueueOf(ModelSession session)
+    {
+        lock (gate)
+        {
+            return untyped.GetValueOrDefault(session);
+        }
+    }
+
     /// <summary>The workers of a lane whose options don't set them: one per two processors, at least one.</summary>
     public static int DefaultWorkers => Math.Max(1, Environment.ProcessorCount / 2);
 

@@ -209,6 +209,9 @@ public sealed unsafe class TensorValue : IDisposable
         return new Span<T>(data, checked((int)ElementCount));
     }
 
+    /// <summary>The elements' bytes, row-major (numeric and bool tensors); valid until the tensor is disposed.</summary>
+    internal Span<byte> Bytes => new(data, checked((int)(ElementCount * TensorElement.SizeOf(ElementType))));
+
     /// <summary>Releases the native value; unpins your memory or frees ONNX Runtime's.</summary>
     public void Dispose() => Guard.Dispose();
 

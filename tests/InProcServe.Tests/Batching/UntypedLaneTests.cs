@@ -56,3 +56,112 @@ public sealed class UntypedLaneTests
         Assert.IsType<ObjectDisposedException>(refused);
     }
 }
+
+/// <summary>Untyped requests waiting together are joined into one run along the batch dimension, as Triton batches OIP requests.</summary>
+public sealed class UntypedBatchingTests
+{
+    [Fact]
+    public async Task Requests_that_wait_together_run_as_one_batch_and_each_gets_its_own_rows_of_the_reference()
+    {
+        var file = TestModels.Reference("fraud");
+        var reference = file.Cases[0]; // 16 rows
+        using var fraud = ModelSession.Load(TestModels.Path("fraud"));
+        using var lane = new ExecutionLane("cpu", workers: 1);
+        var (blocked, unblock) = await BlockAsync(lane);
+
+        // Eight requests of two rows each, queued while the only worker is busy.
+        var features = reference.Inputs[0].Data.Select(d => d.GetSingle()).ToArray();
+        var inputs = Enumerable.Range(0, 8).Select(r => TensorValue.Create(features[(r * 60)..((r + 1) * 60)], [2, 30])).ToArray();
+        var answers = inputs.Select(input => lane.RunAsync(fraud, [new("features", input)], ["probability"])).ToArray();
+        await unblock.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked);
+        var outputs = await Task.WhenAll(answers);
+
+        var expected = reference.Outputs[0].Data.Select(d => d.GetDouble()).ToArray();
+        for (var r = 0; r < 8; r++)
+        {
+            using var output = outputs[r];
+            Assert.Equal([2, 1], output["probability"].Shape.ToArray());
+            var rows = output["probability"].GetSpan<float>().ToArray();
+            Assert.Equal(expected[(r * 2)..((r + 1) * 2)], rows.Select(v => (double)v), new ToleranceComparer(file.Tolerance));
+        }
+
+        Assert.Equal(1, lane.UntypedQueueOf(fraud)!.Runs);
+        foreach (var input in inputs) input.Dispose();
+    }
+
+    [Fact]
+    public async Task Requests_that_differ_past_the_batch_dimension_or_in_their_outputs_run_apart()
+    {
+        var file = TestModels.Reference("multi_io");
+        var reference = file.Cases[0]; // a, b: [5,4]
+        using var session = ModelSession.Load(TestModels.Path("multi_io"));
+        using var lane = new ExecutionLane("cpu", workers: 1);
+        var (blocked, unblock) = await BlockAsync(lane);
+        var a = reference.Inputs[0].Data.Select(d => d.GetSingle()).ToArray();
+        var b = reference.Inputs[1].Data.Select(d => d.GetSingle()).ToArray();
+        using var a1 = TensorValue.Create(a[..8], [2, 4]);
+        using var b1 = TensorValue.Create(b[..8], [2, 4]);
+        using var a2 = TensorValue.Create(a[8..], [3, 4]);
+        using var b2 = TensorValue.Create(b[8..], [3, 4]);
+        using var wrong = TensorValue.Create(new float[6], [2, 3]);
+
+        var joinedFirst = lane.RunAsync(session, [new("a", a1), new("b", b1)], ["sum", "argmax"]);
+        var joinedSecond = lane.RunAsync(session, [new("a", a2), new("b", b2)], ["sum", "argmax"]);
+        var otherOutputs = lane.RunAsync(session, [new("a", a2), new("b", b2)], ["dot"]);
+        var badShape = lane.RunAsync(session, [new("a", wrong), new("b", wrong)], ["sum", "argmax"]);
+        await unblock.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked);
+
+        using var first = await joinedFirst;
+        using var second = await joinedSecond;
+        using var dot = await otherOutputs;
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => badShape);
+
+        var sum = reference.Outputs[0].Data.Select(d => d.GetDouble()).ToArray();
+        var argmax = reference.Outputs[2].Data.Select(d => d.GetInt64()).ToArray();
+        var dots = reference.Outputs[1].Data.Select(d => d.GetDouble()).ToArray();
+        Assert.Equal(sum[..8], first["sum"].GetSpan<float>().ToArray().Select(v => (double)v), new ToleranceComparer(file.Tolerance));
+        Assert.Equal(sum[8..], second["sum"].GetSpan<float>().ToArray().Select(v => (double)v), new ToleranceComparer(file.Tolerance));
+        Assert.Equal(argmax[..2], first["argmax"].GetSpan<long>().ToArray());
+        Assert.Equal(argmax[2..], second["argmax"].GetSpan<long>().ToArray());
+        Assert.Equal(dots[2..], dot["dot"].GetSpan<float>().ToArray().Select(v => (double)v), new ToleranceComparer(file.Tolerance));
+        Assert.Contains("input 'a' expects float32[batch,4] but got float32[2,3]", error.Message);
+        // The first two joined; the one asking for other outputs and the one with other dimensions ran alone.
+        Assert.Equal(3, lane.UntypedQueueOf(session)!.Runs);
+    }
+
+    /// <summary>
+    /// Occupies the lane's only worker with slow.onnx looping until the returned source is canceled, and returns once the
+    /// worker has taken that request (its queue is empty again).
+    /// </summary>
+    private static async Task<(Task Blocked, CancellationTokenSource Unblock)> BlockAsync(ExecutionLane lane)
+    {
+        var slow = ModelSession.Load(TestModels.Path("slow"), new ModelSessionOptions { IntraOpThreads = 1 });
+        var x = TensorValue.Create(new float[512], [1, 512]);
+        var iterations = TensorValue.Create(new[] { long.MaxValue }, []);
+        var unblock = new CancellationTokenSource();
+        var running = lane.RunAsync(slow, [new("x", x), new("iterations", iterations)], ["y"], unblock.Token);
+        for (var waited = 0; lane.UntypedQueueOf(slow) is not { IsEmpty: true }; waited++)
+        {
+            Assert.True(waited < 3000, "the lane's worker never took the blocking request");
+            await Task.Delay(10);
+        }
+
+        var blocked = running.ContinueWith(t =>
+        {
+            x.Dispose();
+            iterations.Dispose();
+            slow.Dispose();
+            return t;
+        }, TaskScheduler.Default).Unwrap();
+        return (blocked, unblock);
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(double obj) => 0;
+    }
+}
