@@ -33,8 +33,8 @@ internal static class PerfCommand
         var concurrency = new Option<string>("--concurrency") { Description = "Callers at once, a comma-separated list measured in turn: 1,8,64.", DefaultValueFactory = _ => "1" };
         var mode = new Option<PerfMode>("--mode")
         {
-            Description = "direct: each caller runs on its own thread. queued: callers await an execution lane (untyped requests run one per batch: merging callers' rows " +
-                          "needs a typed contract). bulk: each request of --batch rows is cut into runs of --max-batch-size rows.",
+            Description = "direct: each caller runs on its own thread. queued: callers await an execution lane (requests waiting together are joined " +
+                          "into runs of up to 64 rows when the model batches). bulk: each request of --batch rows is cut into runs of --max-batch-size rows.",
             DefaultValueFactory = _ => PerfMode.Direct,
         };
         var batch = new Option<string>("--batch") { Description = "Rows per request, a comma-separated list: 1,64.", DefaultValueFactory = _ => "1" };

@@ -7,8 +7,8 @@ internal enum PerfMode
     Direct,
 
     /// <summary>
-    /// Each caller awaits <see cref="ExecutionLane.RunAsync"/>: the request waits its turn on a lane's workers. The untyped lane path runs each
-    /// request as its own batch; merging rows of different callers into one batch needs a typed contract (<see cref="ModelSession.CreateBatcher{TInput, TOutput}"/>).
+    /// Each caller awaits <see cref="ExecutionLane.RunAsync"/>: the request waits its turn on a lane's workers, and requests waiting together
+    /// are joined along the batch dimension when the model batches.
     /// </summary>
     Queued,
 
