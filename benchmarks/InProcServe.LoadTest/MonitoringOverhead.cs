@@ -78,7 +78,7 @@ internal static class MonitoringOverhead
     private static async Task<IHost> StartAsync(string path, double? sampleRate)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        var model = builder.Services.AddModel<Fraud>().FromFile(path).ConfigureBatching(b =>
+        var model = builder.Services.AddModel<HostedFraud>().FromFile(path).ConfigureBatching(b =>
         {
             b.MaxBatchSize = 64;
             b.QueueCapacity = 16_384;
@@ -138,6 +138,4 @@ internal static class MonitoringOverhead
 
     private static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
 
-    /// <summary>fraud.onnx with no handlers, from the file given to <c>FromFile</c>.</summary>
-    private sealed class Fraud : ModelDefinition<FraudFeatures, FraudProbability>;
 }

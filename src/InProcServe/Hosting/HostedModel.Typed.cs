@@ -37,6 +37,8 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
 
     public TResponse Predict(TRequest request, CancellationToken cancellationToken = default) => PredictWithVersion(request, cancellationToken).Response;
 
+    // Pooled like the layers under it: a queued call always awaits, and an unpooled builder allocates its box then.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<TResponse> PredictAsync(TRequest request, CancellationToken cancellationToken = default) =>
         (await PredictWithVersionAsync(request, cancellationToken).ConfigureAwait(false)).Response;
 

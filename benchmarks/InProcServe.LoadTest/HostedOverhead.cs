@@ -1,0 +1,92 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace InProcServe.LoadTest;
+
+/// <summary>
+/// What hosting costs a queued call: the bare <see cref="ModelBatcher{TInput, TOutput}"/> against the same model hosted with
+/// <c>AddModel</c> and no handlers (<see cref="IModel{TRequest, TResponse}.PredictAsync"/>), at 64 and 256 async callers in
+/// a closed loop, one second each in rotating rounds, with the bytes each call allocates.
+/// </summary>
+/// <remarks>Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --hosted --seconds S</c> (S rounds, at least 3).</remarks>
+internal static class HostedOverhead
+{
+    internal static async Task<int> RunAsync(float[][] rows, double seconds)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "models", "fraud.onnx");
+        using var session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
+        using var lane = new ExecutionLane("bare");
+        await using var bare = session.CreateBatcher<FraudFeatures, FraudProbability>(lane, new BatchingOptions { MaxBatchSize = 64, QueueCapacity = 16_384 });
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddModel<HostedFraud>().FromFile(path).ConfigureBatching(b =>
+        {
+            b.MaxBatchSize = 64;
+            b.QueueCapacity = 16_384;
+        });
+        using var host = builder.Build();
+        await host.StartAsync();
+        var hosted = host.Services.GetRequiredService<IModel<FraudFeatures, FraudProbability>>();
+
+        (string Name, Func<FraudFeatures, ValueTask<FraudProbability>> Call)[] paths =
+        [
+            ("bare ModelBatcher.PredictAsync", input => bare.PredictAsync(input)),
+            ("hosted IModel.PredictAsync", input => hosted.PredictAsync(input)),
+        ];
+        var rounds = Math.Max(3, (int)seconds);
+        Console.WriteLine($"hosted vs bare queued calls, fraud MLP, {Environment.ProcessorCount} cores, {rounds} rounds of 1 s each; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        foreach (var concurrency in new[] { 64, 256 })
+        {
+            foreach (var (_, call) in paths) await Closed(call, rows, concurrency, 0.5);
+            var rates = paths.Select(_ => new List<double>()).ToArray();
+            var bytes = paths.Select(_ => new List<double>()).ToArray();
+            for (var round = 0; round < rounds; round++)
+            {
+                for (var k = 0; k < paths.Length; k++)
+                {
+                    var p = (round + k) % paths.Length;
+                    var (rate, perCall) = await Closed(paths[p].Call, rows, concurrency, 1);
+                    rates[p].Add(rate);
+                    bytes[p].Add(perCall);
+                }
+            }
+
+            for (var p = 0; p < paths.Length; p++)
+            {
+                var ratio = Median(rates[p].Zip(rates[0], (a, b) => a / b));
+                Console.WriteLine($"  {concurrency,3} callers  {paths[p].Name,-32} median {Median(rates[p]),10:N0} per s  {ratio:0.000}× bare  {Median(bytes[p]),6:0} B per call");
+            }
+        }
+
+        await host.StopAsync();
+        return 0;
+    }
+
+    private static async Task<(double PerSecond, double BytesPerCall)> Closed(Func<FraudFeatures, ValueTask<FraudProbability>> call, float[][] rows, int concurrency, double seconds)
+    {
+        var stop = new StrongBox<bool>();
+        var counts = new long[concurrency];
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var start = Stopwatch.GetTimestamp();
+        var callers = Enumerable.Range(0, concurrency).Select(id => Task.Run(async () =>
+        {
+            long calls = 0;
+            while (!Volatile.Read(ref stop.Value))
+            {
+                await call(new FraudFeatures(rows[(int)((id * 131 + calls) % rows.Length)]));
+                calls++;
+            }
+
+            counts[id] = calls;
+        })).ToArray();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        Volatile.Write(ref stop.Value, true);
+        var elapsed = Stopwatch.GetTimestamp() - start;
+        await Task.WhenAll(callers);
+        var total = counts.Sum();
+        return (total * (double)Stopwatch.Frequency / elapsed, (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)Math.Max(1, total));
+    }
+
+    private static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
+}
