@@ -37,10 +37,13 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
 
     public TResponse Predict(TRequest request, CancellationToken cancellationToken = default) => PredictWithVersion(request, cancellationToken).Response;
 
-    // Pooled like the layers under it: a queued call always awaits, and an unpooled builder allocates its box then.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<TResponse> PredictAsync(TRequest request, CancellationToken cancellationToken = default) =>
-        (await PredictWithVersionAsync(request, cancellationToken).ConfigureAwait(false)).Response;
+    public ValueTask<TResponse> PredictAsync(TRequest request, CancellationToken cancellationToken = default)
+    {
+        var ready = Ready();
+        return ready.Middleware is null
+            ? RunQueued(ready, request, cancellationToken, record: true, static (response, _) => response)
+            : ResponseOf(PredictWithVersionAsync(request, cancellationToken));
+    }
 
     public VersionedResponse<TResponse> PredictWithVersion(TRequest request, CancellationToken cancellationToken = default)
     {
@@ -78,36 +81,12 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<VersionedResponse<TResponse>> PredictWithVersionAsync(TRequest request, CancellationToken cancellationToken = default)
+    public ValueTask<VersionedResponse<TResponse>> PredictWithVersionAsync(TRequest request, CancellationToken cancellationToken = default)
     {
         var ready = Ready();
-        var started = Stopwatch.GetTimestamp();
-        using var activity = StartActivity(Queued);
-        ModelCallContext? context = null;
-        ServingVersion? served = null;
-        try
-        {
-            TResponse response;
-            if (ready.Middleware is { } chain)
-            {
-                context = new ModelCallContext(Name, ModelCallMode.Queued, cancellationToken);
-                response = await chain(request, context).ConfigureAwait(false);
-                served = context.Served;
-            }
-            else
-            {
-                (response, served) = await RunQueued(ready, request, cancellationToken).ConfigureAwait(false);
-            }
-
-            Record(started, Queued, null, activity, served);
-            return new(response, served?.Version ?? 0);
-        }
-        catch (Exception error)
-        {
-            Record(started, Queued, error, activity, served ?? context?.Served);
-            throw;
-        }
+        return ready.Middleware is { } chain
+            ? ThroughMiddleware(chain, request, cancellationToken)
+            : RunQueued(ready, request, cancellationToken, record: true, static (response, served) => new VersionedResponse<TResponse>(response, served.Version));
     }
 
     public void Predict(ReadOnlySpan<TRequest> requests, Span<TResponse> responses, CancellationToken cancellationToken = default)
@@ -309,28 +288,69 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         return response;
     }
 
-    /// <summary>A queued call: the version is picked, and leased, once the request is processed and until its batch answered.</summary>
+    /// <summary>
+    /// A queued call: the version is picked, and leased, once the request is processed and until its batch answered. The one
+    /// async step of a call without middleware: measured and recorded here when <paramref name="record"/> (the middleware
+    /// path records around the chain instead), and shaped into the caller's result type by <paramref name="result"/>, so
+    /// each answer resumes one state machine, not one per layer (measured: three layers ran hosted calls at 0.4–0.5× the
+    /// bare batcher's throughput).
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<(TResponse Response, ServingVersion Served)> RunQueued(Pipeline ready, TRequest request, CancellationToken cancellationToken)
+    private async ValueTask<TResult> RunQueued<TResult>(Pipeline ready, TRequest request, CancellationToken cancellationToken, bool record, Func<TResponse, ServingVersion, TResult> result)
     {
-        var input = ready.Pre is null ? Same<TRequest, TInput>(request) : await ready.Pre.ProcessAsync(request, cancellationToken).ConfigureAwait(false);
-        var served = Lease(ready.Key, request);
-        TOutput output;
+        var started = record ? Stopwatch.GetTimestamp() : 0;
+        using var activity = record ? StartActivity(Queued) : null;
+        ServingVersion? served = null;
         try
         {
-            var version = Typed(served);
-            output = await version.Batcher.PredictAsync(input, cancellationToken).ConfigureAwait(false);
-            version.TypedMonitor?.Observe(input, output);
-        }
-        finally
-        {
-            served.Release();
-        }
+            var input = ready.Pre is null ? Same<TRequest, TInput>(request) : await ready.Pre.ProcessAsync(request, cancellationToken).ConfigureAwait(false);
+            served = Lease(ready.Key, request);
+            TOutput output;
+            try
+            {
+                var version = Typed(served);
+                output = await version.Batcher.PredictAsync(input, cancellationToken).ConfigureAwait(false);
+                version.TypedMonitor?.Observe(input, output);
+            }
+            finally
+            {
+                served.Release();
+            }
 
-        var response = ready.Post is null ? Same<TOutput, TResponse>(output) : await ready.Post.ProcessAsync(output, cancellationToken).ConfigureAwait(false);
-        CopyToShadow(ready, request, input, response, served);
-        return (response, served);
+            var response = ready.Post is null ? Same<TOutput, TResponse>(output) : await ready.Post.ProcessAsync(output, cancellationToken).ConfigureAwait(false);
+            CopyToShadow(ready, request, input, response, served);
+            if (record) Record(started, Queued, null, activity, served);
+            return result(response, served);
+        }
+        catch (Exception error) when (record)
+        {
+            Record(started, Queued, error, activity, served);
+            throw;
+        }
     }
+
+    /// <summary>A queued call under middleware: the chain runs it, and it is recorded around the chain.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<VersionedResponse<TResponse>> ThroughMiddleware(ModelCallDelegate<TRequest, TResponse> chain, TRequest request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var activity = StartActivity(Queued);
+        var context = new ModelCallContext(Name, ModelCallMode.Queued, cancellationToken);
+        try
+        {
+            var response = await chain(request, context).ConfigureAwait(false);
+            Record(started, Queued, null, activity, context.Served);
+            return new(response, context.Served?.Version ?? 0);
+        }
+        catch (Exception error)
+        {
+            Record(started, Queued, error, activity, context.Served);
+            throw;
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<TResponse> ResponseOf(ValueTask<VersionedResponse<TResponse>> call) => (await call.ConfigureAwait(false)).Response;
 
     /// <summary>Sends a copy of a call that <paramref name="served"/> answered to the shadow, when there is one and the call is picked.</summary>
     private void CopyToShadow(Pipeline ready, TRequest request, TInput input, TResponse response, ServingVersion served)
@@ -413,7 +433,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
     /// <summary>The innermost step of a queued call under middleware: runs it and tells the context which version answered.</summary>
     private async ValueTask<TResponse> Queue(TRequest request, ModelCallContext context)
     {
-        var (response, served) = await RunQueued(pipeline!, request, context.CancellationToken).ConfigureAwait(false);
+        var (response, served) = await RunQueued(pipeline!, request, context.CancellationToken, record: false, static (response, served) => (response, served)).ConfigureAwait(false);
         context.Served = served;
         return response;
     }

@@ -230,6 +230,8 @@ public abstract partial class HostedModel
     /// </summary>
     private protected void Record(long started, string mode, Exception? error, Activity? activity, ServingVersion? served, int count = 1)
     {
+        // Nobody listens (no exporter, no MeterListener, no trace): nothing to compute per call.
+        if (activity is null && !Host.Metrics.RequestDuration.Enabled && !Host.Metrics.Requests.Enabled) return;
         var outcome = error switch
         {
             null => "ok",
