@@ -25,7 +25,7 @@ var app = builder.Build();
 app.MapModel<Fraud>("/fraud/score");
 app.MapOpenInferenceProtocol();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 
 app.Run();
 
