@@ -52,7 +52,9 @@ internal sealed class JsonBody : IDisposable
     /// <summary>
     /// Reads and checks the body. Throws <see cref="BodyError"/> with the status to answer: 400 (empty, malformed,
     /// not UTF-8, nested deeper than <paramref name="maxDepth"/>), 413 (over <paramref name="maxBytes"/> or over
-    /// <paramref name="maxValues"/> JSON values) or 503 (a large body while <paramref name="gate"/> is full).
+    /// <paramref name="maxValues"/> JSON values) or 429 (a large body while <paramref name="gate"/> is full). A body
+    /// the connection cuts short (Kestrel's <see cref="Microsoft.AspNetCore.Http.BadHttpRequestException"/>) is a 400
+    /// with Kestrel's status.
     /// </summary>
     /// <param name="request">The request.</param>
     /// <param name="maxBytes">The largest body.</param>
@@ -77,7 +79,18 @@ internal sealed class JsonBody : IDisposable
             var complete = false;
             while (true)
             {
-                var result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                ReadResult result;
+                try
+                {
+                    result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Microsoft.AspNetCore.Http.BadHttpRequestException error)
+                {
+                    // Kestrel's own refusals (a body shorter than its Content-Length, bad chunking, its size limit):
+                    // the client's doing, with the status Kestrel chose.
+                    throw new BodyError(error.StatusCode, $"The body could not be read: {error.Message}");
+                }
+
                 var data = result.Buffer;
                 if (length + data.Length > maxBytes)
                 {
@@ -194,8 +207,9 @@ internal sealed class BodyError(int statusCode, string message, bool malformed =
 
 /// <summary>
 /// Bounds how many large bodies are held at once: a body over <see cref="Threshold"/> bytes (declared or received)
-/// takes a place, and one that finds none is refused with 503 and Retry-After instead of buffered, so concurrent large
-/// uploads can't grow the heap past <c>places × limit</c>.
+/// takes a place, and one that finds none is refused with 429 and Retry-After instead of buffered, so concurrent large
+/// uploads can't grow the heap past <c>places × limit</c>. 429 rather than 503: the server is well, this client (or
+/// its peers) sent too many large bodies at once, and retrying later succeeds.
 /// </summary>
 internal sealed class LargeBodyGate(long threshold, int places)
 {
@@ -210,7 +224,7 @@ internal sealed class LargeBodyGate(long threshold, int places)
     {
         if (Interlocked.Decrement(ref free) >= 0) return this;
         Interlocked.Increment(ref free);
-        throw new BodyError(StatusCodes.Status503ServiceUnavailable, $"{places} large requests (over {Threshold} bytes) are being read already, the most at once; retry later.");
+        throw new BodyError(StatusCodes.Status429TooManyRequests, $"{places} large requests (over {Threshold} bytes) are being read already, the most at once; retry later.");
     }
 
     internal void Exit() => Interlocked.Increment(ref free);

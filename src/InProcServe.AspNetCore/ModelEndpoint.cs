@@ -138,7 +138,7 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
     {
         413 => "Request too large",
         415 => "Unsupported media type",
-        503 => "Server busy",
+        429 => "Too many requests",
         _ => "Bad request",
     };
 

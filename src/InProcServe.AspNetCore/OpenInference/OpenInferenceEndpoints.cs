@@ -44,8 +44,8 @@ public static class OpenInferenceEndpoints
     /// <c>POST …/infer</c> with JSON tensors. Infer requests run on the model's lane, taking turns with its typed calls.
     /// Errors answer <c>{"error": "…"}</c> with 400 (a bad request, naming the tensor, or inputs the model refuses),
     /// 404 (no such model or version), 413 (over the limits of <see cref="OpenInferenceOptions"/>), 415 (a Content-Type
-    /// that is not JSON; none is taken as JSON), 429 (the model's queue is full), 503 (not ready, or too many large
-    /// bodies at once) or 504 (past the deadline: Triton's <c>parameters.timeout</c> in microseconds, else the model's
+    /// that is not JSON; none is taken as JSON), 429 (the model's queue is full, or too many large bodies at once),
+    /// 503 (not ready) or 504 (past the deadline: Triton's <c>parameters.timeout</c> in microseconds, else the model's
     /// <see cref="BatchingOptions.DefaultTimeout"/>; the run is stopped). A 500 is a fault of the server: logged once,
     /// answered with no details. Floats NaN, Infinity and -Infinity are written and read as the strings
     /// <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c>.

@@ -16,7 +16,7 @@ public sealed class OpenInferenceOptions
     public int LargeRequestBytes { get; set; } = 1 << 20;
 
     /// <summary>
-    /// The most large bodies (<see cref="LargeRequestBytes"/>) read at once; one more is answered 503 with Retry-After,
+    /// The most large bodies (<see cref="LargeRequestBytes"/>) read at once; one more is answered 429 with Retry-After,
     /// so concurrent uploads can't hold more than this many times <see cref="MaxRequestBodyBytes"/>. Default: 4.
     /// </summary>
     public int MaxConcurrentLargeRequests { get; set; } = 4;

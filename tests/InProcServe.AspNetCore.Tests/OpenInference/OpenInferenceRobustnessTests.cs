@@ -106,7 +106,7 @@ public sealed class OpenInferenceRobustnessTests
     }
 
     [Fact]
-    public async Task A_large_body_beyond_the_concurrent_cap_is_503_with_Retry_After()
+    public async Task A_large_body_beyond_the_concurrent_cap_is_429_with_Retry_After()
     {
         // No places for large bodies: the cap is reached by the first one, which shows its answer without racing.
         await using var host = await Start(o =>
@@ -117,7 +117,7 @@ public sealed class OpenInferenceRobustnessTests
 
         var answer = await host.Client.PostAsync("/v2/models/multi_io/infer", Json(Encoding.UTF8.GetBytes(GoodMultiIo)));
 
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, answer.StatusCode);
         Assert.Equal("1", answer.Headers.GetValues("Retry-After").Single());
         Assert.Equal("0 large requests (over 64 bytes) are being read already, the most at once; retry later.", await Error(answer));
     }
