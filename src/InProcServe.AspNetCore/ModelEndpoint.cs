@@ -57,6 +57,11 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
             context.Response.ContentType = "application/json; charset=utf-8";
             await context.Response.BodyWriter.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
         }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (canceled, or the connection reset while its body was read); nobody reads an
+            // answer, and it is no fault of the server to log.
+        }
         catch (Exception error) when (!context.Response.HasStarted)
         {
             await Fail(context, error, hosted, options, logger).ConfigureAwait(false);
@@ -121,7 +126,6 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
             ArgumentException invalid => (400, "Invalid request", invalid.Message),
             QueueFullException full => (429, "Too many requests", $"Model '{modelName}': its queue is full ({full.Capacity} requests waiting, the limit); retry after {options.RetryAfter.TotalSeconds:0.#} s."),
             TimeoutException => (504, "Deadline passed", $"Model '{modelName}' did not answer within the request's deadline."),
-            OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The client went away."),
             OperationCanceledException => (504, "Deadline passed", $"Model '{modelName}' did not answer within the request's deadline."),
             ObjectDisposedException => (503, "Model unavailable", $"Model '{modelName}' is not serving now."),
             InvalidOperationException when hosted.State != ModelState.Ready => (503, "Model unavailable", $"Model '{modelName}' is not serving now: it is {hosted.State}."),
@@ -129,7 +133,6 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
         };
 
         if (status >= 500) LogFailure(logger, modelName, status, error);
-        if (status == 499) return;
         if (status is 429 or 503) context.Response.Headers.RetryAfter = ((int)Math.Ceiling(options.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         await Results.Problem(detail: detail, statusCode: status, title: title).ExecuteAsync(context).ConfigureAwait(false);
     }

@@ -164,9 +164,10 @@ public static class OpenInferenceEndpoints
             context.Response.ContentType = "application/json";
             await context.Response.BodyWriter.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
-            // The client went away; nobody reads an answer.
+            // The client went away (canceled, or the connection reset while its body was read); nobody reads an
+            // answer, and it is no fault of the server to log.
         }
         catch (Exception error) when (!context.Response.HasStarted)
         {
