@@ -28,14 +28,16 @@ internal static partial class JsonErrors
 
         if (NotConvertible().Match(message) is { Success: true } convert)
         {
-            return $"{path}: expected {JsonKind(convert.Groups[1].Value)}.";
+            // A constructor parameter's failure names the record being built, not the member's type: then only the
+            // path is known to be wrong.
+            return JsonKind(convert.Groups[1].Value) is { } kind ? $"{path}: expected {kind}." : $"{path}: the value's JSON type does not fit the field.";
         }
 
         // The reader's own syntax errors name no type; anything else is cut at its first type name.
         return $"{path}: {TypeName().Replace(message.Split(" Path:", 2)[0], "the expected type")}";
     }
 
-    private static string JsonKind(string type) => type switch
+    private static string? JsonKind(string type) => type switch
     {
         "System.Single" or "System.Double" or "System.Half" or "System.Decimal" => "a number (or \"NaN\", \"Infinity\", \"-Infinity\")",
         "System.Byte" or "System.SByte" or "System.Int16" or "System.UInt16" or "System.Int32" or "System.UInt32" or "System.Int64" or "System.UInt64" => "a whole number in range",
@@ -45,7 +47,7 @@ internal static partial class JsonErrors
         "System.DateTime" or "System.DateTimeOffset" => "an ISO 8601 date and time string",
         "System.Guid" => "a GUID string",
         _ when type.EndsWith("[]", StringComparison.Ordinal) || type.Contains("List`", StringComparison.Ordinal) || type.Contains("Memory`", StringComparison.Ordinal) => "an array",
-        _ => "an object",
+        _ => null,
     };
 
     [GeneratedRegex(@"missing required properties including: (.+?)\.?$")]

@@ -114,7 +114,7 @@ internal static class InferenceRequestReader
         foreach (var output in outputs.EnumerateArray())
         {
             var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? String(n, "an output's \"name\"") : throw InferenceError.BadRequest("Each requested output needs a \"name\" string.");
-            if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{name}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
+            if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
             if (names.Contains(name)) throw InferenceError.BadRequest($"Output '{name}' is requested twice.");
             names.Add(name);
         }
@@ -130,7 +130,7 @@ internal static class InferenceRequestReader
         }
 
         var name = String(nameElement, "an input's \"name\"");
-        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{name}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
+        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
         if (read.Any(t => t.Name == name)) throw InferenceError.BadRequest($"Input '{name}' is given twice.");
         var expectedType = DataTypes.Name(info.ElementType);
         var datatype = input.TryGetProperty("datatype", out var d) && d.ValueKind == JsonValueKind.String ? String(d, $"input '{name}': \"datatype\"") : null;
@@ -342,6 +342,9 @@ internal static class InferenceRequestReader
             throw InferenceError.BadRequest($"{char.ToUpperInvariant(what[0])}{what[1..]} is not valid Unicode text: an escape names half of a surrogate pair.");
         }
     }
+
+    /// <summary>A name the model doesn't know, cut to 64 characters: an error never echoes a 16 MiB name back.</summary>
+    private static string Clip(string name) => name.Length > 64 ? name[..64] + "…" : name;
 
     /// <summary>A value as the client sent it, cut to 40 characters: enough to find it, never a whole body echoed back.</summary>
     private static string Text(JsonElement element)

@@ -22,6 +22,7 @@ public sealed class ModelEndpointRobustnessTests
     [InlineData("""{"features": [1, "x"]}""", "$.features[1]: expected a number (or \"NaN\", \"Infinity\", \"-Infinity\").")]
     [InlineData("""{"features": [1, true]}""", "$.features[1]: expected a number (or \"NaN\", \"Infinity\", \"-Infinity\").")]
     [InlineData("""{"features": {}}""", "$.features: expected an array.")]
+    [InlineData("""{"features": [], "customer": 5}""", "$.customer: the value's JSON type does not fit the field.")]
     public async Task A_missing_null_or_mistyped_field_is_a_400_naming_it_with_no_dotnet_type(string body, string detail)
     {
         await using var host = await StartScoring();

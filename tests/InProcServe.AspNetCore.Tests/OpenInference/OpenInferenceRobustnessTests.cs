@@ -33,6 +33,7 @@ public sealed class OpenInferenceRobustnessTests
         { "multi_io", Encoding.UTF8.GetBytes("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}, {"name": "b", "datatype": "FP32", "shape": [1, 4], "data": [1, 1, 1, 1]}], "parameters": {"timeout": -5}}"""), 400, "\"parameters.timeout\" is -5; it is a whole number of microseconds" },
         { "multi_io", Encoding.UTF8.GetBytes(new string('[', 100) + new string(']', 100)), 400, "The body is not valid JSON: The maximum configured depth of 36 has been exceeded." },
         { "multi_io", Encoding.UTF8.GetBytes("""{"inputs": []} {"inputs": []}"""), 400, "The body is not valid JSON: more follows its JSON value at byte 15." },
+        { "multi_io", Encoding.UTF8.GetBytes($$"""{"inputs": [{"name": "{{new string('n', 10_000)}}", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}"""), 400, $"Unknown input '{new string('n', 64)}…'. Model 'multi_io' takes: 'a' FP32 [-1,4], 'b' FP32 [-1,4]." },
         { "multi_io", Encoding.UTF8.GetBytes("""{"inputs": [{"name": "a", "datatype": "FP99", "shape": [1, 4], "data": [1, 2, 3, 4]}]}"""), 400, "Input 'a': datatype 'FP99' does not match; the model takes FP32 [-1,4]." },
     };
 
