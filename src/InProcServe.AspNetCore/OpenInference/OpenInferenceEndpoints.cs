@@ -20,7 +20,10 @@ namespace InProcServe.AspNetCore;
 public static class OpenInferenceEndpoints
 {
     /// <summary>
-    /// Adds what the protocol's endpoints need, and serves models from configuration alone: each
+    /// Adds what the protocol's endpoints need, with options from code and then from configuration
+    /// (<c>InProcServe:OpenInference</c>: MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes,
+    /// MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, ServerName, HiddenModels), validated
+    /// on start; and serves models from configuration alone: each
     /// <c>InProcServe:Models:&lt;name&gt;:Path</c> that no <c>AddModel</c> call claims, and each model folder of
     /// <c>InProcServe:ModelRepository</c> (Triton layout), loaded when the host starts.
     /// </summary>
@@ -34,6 +37,10 @@ public static class OpenInferenceEndpoints
         if (configure is not null) services.Configure(configure);
         services.TryAddSingleton<UntypedModels>();
         services.TryAddSingleton<OpenInferenceServer>();
+        services.TryAddSingleton(provider => new OpenInferenceConfiguration(provider.GetService<Microsoft.Extensions.Configuration.IConfiguration>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
+        services.AddOptions<OpenInferenceOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UntypedModels>(provider => provider.GetRequiredService<UntypedModels>()));
         return services;
     }

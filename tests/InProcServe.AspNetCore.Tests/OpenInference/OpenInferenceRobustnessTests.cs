@@ -138,6 +138,32 @@ public sealed class OpenInferenceRobustnessTests
     }
 
     [Fact]
+    public async Task Exposure_and_limits_come_from_configuration_too_and_bad_values_fail_the_start_naming_each()
+    {
+        await using var host = await Start(configuration: new()
+        {
+            ["InProcServe:OpenInference:HiddenModels"] = "multi_io, dynamic",
+            ["InProcServe:OpenInference:ListModelsInErrors"] = "true",
+            ["InProcServe:OpenInference:ServeTypedModels"] = "false",
+        });
+
+        Assert.Equal("""{"error":"No model named 'multi_io'. Models served: 'all_types'."}""", await (await host.Client.GetAsync("/v2/models/multi_io")).Content.ReadAsStringAsync());
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => Start(configuration: new()
+        {
+            ["InProcServe:OpenInference:MaxRequestBodyBytes"] = "lots",
+            ["InProcServe:OpenInference:MaxConcurrentLargeRequests"] = "-1",
+            ["InProcServe:OpenInference:MaxBody"] = "1",
+        }));
+        Assert.Equal(
+            "The Open Inference Protocol's options (InProcServe:OpenInference) are invalid: "
+            + "InProcServe:OpenInference:MaxBody is not a setting; the settings are MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes, MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, ServerName, HiddenModels. "
+            + "InProcServe:OpenInference:MaxRequestBodyBytes is 'lots'; it must be a whole number. "
+            + "MaxConcurrentLargeRequests is -1; it must be 0 (no large bodies) or more.",
+            error.Message);
+    }
+
+    [Fact]
     public async Task A_run_past_its_deadline_is_stopped_and_answered_504_and_the_lane_serves_other_models()
     {
         // One worker on the lane both models share: if the deadline did not stop the run, multi_io would wait minutes.
