@@ -50,7 +50,7 @@ var app = builder.Build();
 app.MapModel<Fraud>("/fraud/score");
 app.MapOpenInferenceProtocol();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 app.MapPrometheusScrapingEndpoint("/metrics");
 // The live dashboard: open only from this machine here; a deployed app would require its own authorization policy.
 app.MapInProcServeDashboard("/inprocserve", o => o.Authorize = context => ValueTask.FromResult(context.Connection.RemoteIpAddress is { } ip && System.Net.IPAddress.IsLoopback(ip)));

@@ -20,7 +20,12 @@ public sealed class Fraud : ModelDefinition<Transaction, FraudFeatures, FraudSco
     });
 }
 
-/// <summary>A card transaction as the payment system records it.</summary>
+/// <summary>
+/// A card transaction as the payment system records it. Every field is required: each is a constructor parameter
+/// with no default, and the strings are not nullable, so a body that leaves one out or sends null is refused with
+/// a 400 naming it (System.Text.Json's RespectRequiredConstructorParameters and RespectNullableAnnotations, which
+/// MapModel turns on) instead of reaching <see cref="TransactionFeatures"/> as 0 or null.
+/// </summary>
 public sealed record Transaction(
     long Id,
     double Seconds,

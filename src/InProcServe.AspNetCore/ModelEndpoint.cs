@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
@@ -22,43 +23,67 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
     public async Task HandleAsync(HttpContext context)
     {
         var (model, hosted, options, requestInfo, responseInfo, logger) = resolved ??= Resolve(context.RequestServices);
-        byte[]? body = null;
         try
         {
-            var length = 0;
-            (body, length) = await ReadBodyAsync(context.Request, options.MaxRequestBodyBytes).ConfigureAwait(false);
-            var (single, many) = Parse(body.AsSpan(0, length), requestInfo, options.MaxRequestsPerCall);
-            ArrayPool<byte>.Shared.Return(body);
-            body = null;
+            if (!JsonBody.IsJson(context.Request, allowMissing: false)) throw new BadHttpRequest(StatusCodes.Status415UnsupportedMediaType, JsonBody.UnsupportedMediaType(context.Request));
+            TRequest? single;
+            List<TRequest>? many;
+            using (var body = await JsonBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, long.MaxValue, MaxDepth, NoGate, $"a JSON {typeof(TRequest).Name} object, or an array of them", context.RequestAborted).ConfigureAwait(false))
+            {
+                (single, many) = Parse(body.Memory.Span, requestInfo, options.MaxRequestsPerCall);
+            }
 
-            context.Response.ContentType = "application/json; charset=utf-8";
+            // Every answer is serialized before a byte is written: an array whose last item fails, or a response
+            // the serializer refuses, is answered with one status and one ProblemDetails, never half a body.
+            var answer = new ArrayBufferWriter<byte>(256);
             if (many is null)
             {
                 var response = await model.PredictAsync(single!, context.RequestAborted).ConfigureAwait(false);
-                // Straight into Kestrel's pipe, as minimal APIs write: no stream adapter and no buffer of its own.
-                await JsonSerializer.SerializeAsync(context.Response.BodyWriter, response, responseInfo, context.RequestAborted).ConfigureAwait(false);
-                return;
+                using var json = new Utf8JsonWriter(answer);
+                JsonSerializer.Serialize(json, response, responseInfo);
+            }
+            else
+            {
+                // Queued together, the requests of one array share batches with each other and with other callers.
+                var pending = new Task<TResponse>[many.Count];
+                for (var i = 0; i < pending.Length; i++) pending[i] = model.PredictAsync(many[i], context.RequestAborted).AsTask();
+                var responses = await Task.WhenAll(pending).ConfigureAwait(false);
+                using var json = new Utf8JsonWriter(answer);
+                json.WriteStartArray();
+                foreach (var response in responses) JsonSerializer.Serialize(json, response, responseInfo);
+                json.WriteEndArray();
             }
 
-            // Queued together, the requests of one array share batches with each other and with other callers.
-            var pending = new Task<TResponse>[many.Count];
-            for (var i = 0; i < pending.Length; i++) pending[i] = model.PredictAsync(many[i], context.RequestAborted).AsTask();
-            var responses = await Task.WhenAll(pending).ConfigureAwait(false);
-            await using var json = new Utf8JsonWriter(context.Response.BodyWriter);
-            json.WriteStartArray();
-            foreach (var response in responses) JsonSerializer.Serialize(json, response, responseInfo);
-            json.WriteEndArray();
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await context.Response.BodyWriter.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away (canceled, or the connection reset while its body was read); nobody reads an
+            // answer, and it is no fault of the server to log.
         }
         catch (Exception error) when (!context.Response.HasStarted)
         {
-            if (body is not null) ArrayPool<byte>.Shared.Return(body);
             await Fail(context, error, hosted, options, logger).ConfigureAwait(false);
         }
     }
 
+    /// <summary>Typed requests are records, seldom more than a few levels deep; 32 leaves room and stops a nesting bomb as it arrives.</summary>
+    private const int MaxDepth = 32;
+
+    /// <summary>Typed bodies are small (<see cref="ModelEndpointOptions.MaxRequestBodyBytes"/>, 1 MiB by default), so none counts as large.</summary>
+    private static readonly LargeBodyGate NoGate = new(long.MaxValue, 0);
+
     private Resolved Resolve(IServiceProvider services)
     {
-        var json = services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        // The app's JSON options, with three settings every typed endpoint needs whatever the app chose: NaN and the
+        // infinities read and written as "NaN", "Infinity", "-Infinity" (a model can answer them; JSON has no literal
+        // for them), and a missing required constructor parameter or a null for a non-nullable member refused by
+        // name, so a request the contract can't take is a 400, not a null inside a handler.
+        var json = new JsonSerializerOptions(services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions);
+        json.NumberHandling |= JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        json.RespectNullableAnnotations = true;
+        json.RespectRequiredConstructorParameters = true;
         return new Resolved(
             services.GetRequiredKeyedService<IModel<TRequest, TResponse>>(modelName),
             services.GetRequiredService<ModelCatalog>()[modelName],
@@ -68,44 +93,9 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
             services.GetRequiredService<ILoggerFactory>().CreateLogger("InProcServe.AspNetCore.ModelEndpoint"));
     }
 
-    /// <summary>Reads the whole body into a pooled buffer, refusing it as soon as it passes the limit.</summary>
-    private static async Task<(byte[] Buffer, int Length)> ReadBodyAsync(HttpRequest request, int limit)
-    {
-        if (request.ContentLength > limit) throw TooLarge(limit);
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(request.ContentLength ?? 4096, limit) + 1);
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > limit) throw TooLarge(limit);
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, limit + 1));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), request.HttpContext.RequestAborted).ConfigureAwait(false);
-                if (read == 0) break;
-                length += read;
-                if (length > limit) throw TooLarge(limit);
-            }
-
-            return (buffer, length);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-    }
-
-    /// <summary>One request (a JSON object), or several (a JSON array of objects).</summary>
+    /// <summary>One request (a JSON object), or several (a JSON array of objects), all read before any is queued.</summary>
     private static (TRequest? Single, List<TRequest>? Many) Parse(ReadOnlySpan<byte> body, JsonTypeInfo<TRequest> info, int maxRequests)
     {
-        if (body.Trim(" \t\r\n"u8).IsEmpty) throw new BadRequest($"The body is empty; send a JSON {typeof(TRequest).Name} object, or an array of them.");
         var reader = new Utf8JsonReader(body);
         reader.Read();
         if (reader.TokenType != JsonTokenType.StartArray)
@@ -117,7 +107,7 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
         var many = new List<TRequest>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (many.Count == maxRequests) throw new BadHttpRequest(StatusCodes.Status413PayloadTooLarge, $"The array holds more than {maxRequests} requests, the most one call may send.");
+            if (many.Count == maxRequests) throw new BadHttpRequest(StatusCodes.Status413PayloadTooLarge, $"The array holds more than {maxRequests} requests, the most one call may send (ModelEndpointOptions.MaxRequestsPerCall); split it into smaller calls.");
             many.Add(JsonSerializer.Deserialize(ref reader, info) ?? throw new BadRequest($"Element {many.Count} of the array is null; each must be a {typeof(TRequest).Name} object."));
         }
 
@@ -129,13 +119,13 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
     {
         var (status, title, detail) = error switch
         {
-            BadHttpRequest bad => (bad.StatusCode, bad.StatusCode == 413 ? "Request too large" : "Bad request", bad.Message),
-            JsonException json => (400, "Malformed JSON", $"The body is not a valid {typeof(TRequest).Name}: {Describe(json)}"),
+            BadHttpRequest bad => (bad.StatusCode, Title(bad.StatusCode), bad.Message),
+            BodyError bad => (bad.StatusCode, bad.Malformed ? "Malformed JSON" : Title(bad.StatusCode), bad.Message),
+            JsonException json => (400, "Malformed JSON", $"The body is not a valid {typeof(TRequest).Name}: {JsonErrors.Describe(json)}"),
             ValidationException invalid => (400, "Invalid request", invalid.Message),
             ArgumentException invalid => (400, "Invalid request", invalid.Message),
-            QueueFullException => (429, "Too many requests", $"Model '{modelName}' is at capacity; retry after {options.RetryAfter.TotalSeconds:0.#} s."),
+            QueueFullException full => (429, "Too many requests", $"Model '{modelName}': its queue is full ({full.Capacity} requests waiting, the limit); retry after {options.RetryAfter.TotalSeconds:0.#} s."),
             TimeoutException => (504, "Deadline passed", $"Model '{modelName}' did not answer within the request's deadline."),
-            OperationCanceledException when context.RequestAborted.IsCancellationRequested => (499, "Client closed request", "The client went away."),
             OperationCanceledException => (504, "Deadline passed", $"Model '{modelName}' did not answer within the request's deadline."),
             ObjectDisposedException => (503, "Model unavailable", $"Model '{modelName}' is not serving now."),
             InvalidOperationException when hosted.State != ModelState.Ready => (503, "Model unavailable", $"Model '{modelName}' is not serving now: it is {hosted.State}."),
@@ -143,16 +133,17 @@ internal sealed partial class ModelEndpoint<TRequest, TResponse>(string modelNam
         };
 
         if (status >= 500) LogFailure(logger, modelName, status, error);
-        if (status == 499) return;
         if (status is 429 or 503) context.Response.Headers.RetryAfter = ((int)Math.Ceiling(options.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         await Results.Problem(detail: detail, statusCode: status, title: title).ExecuteAsync(context).ConfigureAwait(false);
     }
 
-    /// <summary>System.Text.Json's message, which names the JSON path and the .NET type it couldn't make.</summary>
-    private static string Describe(JsonException error) =>
-        error.Path is { Length: > 0 } path && !error.Message.Contains(path, StringComparison.Ordinal) ? $"{path}: {error.Message}" : error.Message;
-
-    private static BadHttpRequest TooLarge(int limit) => new(StatusCodes.Status413PayloadTooLarge, $"The body is over the limit of {limit} bytes.");
+    private static string Title(int status) => status switch
+    {
+        413 => "Request too large",
+        415 => "Unsupported media type",
+        429 => "Too many requests",
+        _ => "Bad request",
+    };
 
     [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "Model '{Model}' answered {Status}")]
     private static partial void LogFailure(ILogger logger, string model, int status, Exception error);

@@ -11,7 +11,7 @@ namespace InProcServe.AspNetCore;
 internal static class InferenceRequestReader
 {
     /// <summary>The request, read and checked.</summary>
-    internal sealed record Request(string? Id, NamedTensor[] Inputs, string[] OutputNames) : IDisposable
+    internal sealed record Request(string? Id, NamedTensor[] Inputs, string[] OutputNames, TimeSpan? Timeout) : IDisposable
     {
         public void Dispose()
         {
@@ -25,7 +25,7 @@ internal static class InferenceRequestReader
         string? id = null;
         if (root.TryGetProperty("id", out var idElement))
         {
-            id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : throw InferenceError.BadRequest($"\"id\" must be a string, not a JSON {Kind(idElement)}.");
+            id = idElement.ValueKind == JsonValueKind.String ? String(idElement, "\"id\"") : throw InferenceError.BadRequest($"\"id\" must be a string, not a JSON {Kind(idElement)}.");
         }
 
         if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
@@ -50,7 +50,8 @@ internal static class InferenceRequestReader
                 throw InferenceError.BadRequest($"Missing {(missing.Count == 1 ? "input" : "inputs")} {Signature(missing)}; model '{model.Name}' needs every input.");
             }
 
-            return new Request(id, [.. inputs], ReadOutputs(root, model));
+            CheckSymbolicDimensions(model, inputs);
+            return new Request(id, [.. inputs], ReadOutputs(root, model), ReadTimeout(root));
         }
         catch
         {
@@ -58,6 +59,48 @@ internal static class InferenceRequestReader
             throw;
         }
     }
+
+    /// <summary>
+    /// Inputs that share a named dimension ("batch") must agree on its size. ONNX Runtime would refuse some such
+    /// requests only while running, and run others into outputs that mix both sizes; checked here, the client hears which.
+    /// </summary>
+    private static void CheckSymbolicDimensions(ModelSession model, List<NamedTensor> inputs)
+    {
+        var seen = new Dictionary<string, (string Input, long Size)>(StringComparer.Ordinal);
+        foreach (var (name, value) in inputs)
+        {
+            var info = model.Inputs.First(i => i.Name == name);
+            for (var i = 0; i < info.DimensionNames.Length && i < value.Shape.Length; i++)
+            {
+                if (info.Shape[i] >= 0 || info.DimensionNames[i] is not { } symbol) continue;
+                if (!seen.TryGetValue(symbol, out var first))
+                {
+                    seen[symbol] = (name, value.Shape[i]);
+                }
+                else if (first.Size != value.Shape[i])
+                {
+                    throw InferenceError.BadRequest($"Input '{name}': dimension {i} ('{symbol}') is {value.Shape[i]}, but input '{first.Input}' gives '{symbol}' as {first.Size}; inputs sharing a named dimension must agree.");
+                }
+            }
+        }
+    }
+
+    /// <summary>Triton's schedule parameter <c>parameters.timeout</c>, in microseconds; null when absent.</summary>
+    private static TimeSpan? ReadTimeout(JsonElement root)
+    {
+        if (!root.TryGetProperty("parameters", out var parameters)) return null;
+        if (parameters.ValueKind != JsonValueKind.Object) throw InferenceError.BadRequest($"\"parameters\" must be an object, not a JSON {Kind(parameters)}.");
+        if (!parameters.TryGetProperty("timeout", out var timeout)) return null;
+        if (timeout.ValueKind != JsonValueKind.Number || !timeout.TryGetInt64(out var microseconds) || microseconds < 0 || microseconds > MaxTimeoutMicroseconds)
+        {
+            throw InferenceError.BadRequest($"\"parameters.timeout\" is {Text(timeout)}; it is a whole number of microseconds from 0 (no deadline) to {MaxTimeoutMicroseconds}.");
+        }
+
+        return microseconds == 0 ? null : TimeSpan.FromMicroseconds(microseconds);
+    }
+
+    /// <summary>One day: the longest deadline a timer takes without surprises, and far past any sensible call.</summary>
+    private const long MaxTimeoutMicroseconds = 86_400_000_000;
 
     private static string[] ReadOutputs(JsonElement root, ModelSession model)
     {
@@ -70,8 +113,8 @@ internal static class InferenceRequestReader
         var names = new List<string>();
         foreach (var output in outputs.EnumerateArray())
         {
-            var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : throw InferenceError.BadRequest("Each requested output needs a \"name\" string.");
-            if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{name}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
+            var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? String(n, "an output's \"name\"") : throw InferenceError.BadRequest("Each requested output needs a \"name\" string.");
+            if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
             if (names.Contains(name)) throw InferenceError.BadRequest($"Output '{name}' is requested twice.");
             names.Add(name);
         }
@@ -86,11 +129,11 @@ internal static class InferenceRequestReader
             throw InferenceError.BadRequest("Each input needs a \"name\" string, a \"datatype\", a \"shape\" and \"data\".");
         }
 
-        var name = nameElement.GetString()!;
-        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{name}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
+        var name = String(nameElement, "an input's \"name\"");
+        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
         if (read.Any(t => t.Name == name)) throw InferenceError.BadRequest($"Input '{name}' is given twice.");
         var expectedType = DataTypes.Name(info.ElementType);
-        var datatype = input.TryGetProperty("datatype", out var d) && d.ValueKind == JsonValueKind.String ? d.GetString() : null;
+        var datatype = input.TryGetProperty("datatype", out var d) && d.ValueKind == JsonValueKind.String ? String(d, $"input '{name}': \"datatype\"") : null;
         if (datatype != expectedType)
         {
             throw InferenceError.BadRequest($"Input '{name}': datatype {(datatype is null ? "is missing" : $"'{datatype}' does not match")}; the model takes {Describe(info)}.");
@@ -126,7 +169,14 @@ internal static class InferenceRequestReader
         {
             if (dimension.ValueKind != JsonValueKind.Number || !dimension.TryGetInt64(out var size) || size < 0)
             {
-                throw InferenceError.BadRequest($"Input '{info.Name}': shape dimension {shape.Count} is {dimension.GetRawText()}; dimensions are whole numbers, 0 or more.");
+                throw InferenceError.BadRequest($"Input '{info.Name}': shape dimension {shape.Count} is {Text(dimension)}; dimensions are whole numbers, 0 or more.");
+            }
+
+            // A dimension past the element limit is refused even beside a zero dimension: ONNX Runtime computes the
+            // shape's byte size before it looks at the element count, and that product can overflow.
+            if (size > Math.Max(elementsLeft, 0))
+            {
+                throw new InferenceError(StatusCodes.Status413PayloadTooLarge, $"Input '{info.Name}': shape dimension {shape.Count} is {size}, over the limit of {Math.Max(elementsLeft, 0)} elements left for this request.");
             }
 
             shape.Add(size);
@@ -193,16 +243,28 @@ internal static class InferenceRequestReader
         var values = new T[elements.Count];
         for (var i = 0; i < values.Length; i++)
         {
-            // JSON has no NaN or infinity; a number too large for a double is refused rather than made infinite.
-            if (elements[i].ValueKind != JsonValueKind.Number || !elements[i].TryGetDouble(out var value) || !double.IsFinite(value))
-            {
-                throw Element(info, i, elements[i], "a finite number");
-            }
-
-            values[i] = convert(value);
+            values[i] = convert(ReadFloat(info, i, elements[i]));
         }
 
         return values;
+    }
+
+    /// <summary>
+    /// A number, or NaN and the infinities spelled as System.Text.Json's AllowNamedFloatingPointLiterals spells them
+    /// (JSON has no literal for them): "NaN", "Infinity", "-Infinity". A number too large for a double is refused
+    /// rather than made infinite.
+    /// </summary>
+    private static double ReadFloat(TensorInfo info, int index, JsonElement element)
+    {
+        if (element.ValueKind == JsonValueKind.Number && element.TryGetDouble(out var value) && double.IsFinite(value)) return value;
+        if (element.ValueKind == JsonValueKind.String)
+        {
+            if (element.ValueEquals("NaN"u8)) return double.NaN;
+            if (element.ValueEquals("Infinity"u8)) return double.PositiveInfinity;
+            if (element.ValueEquals("-Infinity"u8)) return double.NegativeInfinity;
+        }
+
+        throw Element(info, index, element, "a finite number, \"NaN\", \"Infinity\" or \"-Infinity\"");
     }
 
     private static T[] Integers<T>(TensorInfo info, List<JsonElement> elements, long min, long max, Func<long, T> convert)
@@ -256,16 +318,39 @@ internal static class InferenceRequestReader
         var values = new string[elements.Count];
         for (var i = 0; i < values.Length; i++)
         {
-            values[i] = elements[i].ValueKind == JsonValueKind.String ? elements[i].GetString()! : throw Element(info, i, elements[i], "a string");
+            values[i] = elements[i].ValueKind == JsonValueKind.String ? String(elements[i], $"input '{info.Name}': element {i}") : throw Element(info, i, elements[i], "a string");
         }
 
         return values;
     }
 
-    private static InferenceError Element(TensorInfo info, int index, JsonElement element, string expected)
+    private static InferenceError Element(TensorInfo info, int index, JsonElement element, string expected) =>
+        InferenceError.BadRequest($"Input '{info.Name}': element {index} is {Text(element)}; {DataTypes.Name(info.ElementType)} takes {expected}.");
+
+    /// <summary>
+    /// A JSON string as .NET text. The body was checked to be UTF-8, but an escape can still name half a surrogate
+    /// pair (<c>"\ud800"</c>), which no .NET string can hold: that is the client's mistake, named as such.
+    /// </summary>
+    private static string String(JsonElement element, string what)
+    {
+        try
+        {
+            return element.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw InferenceError.BadRequest($"{char.ToUpperInvariant(what[0])}{what[1..]} is not valid Unicode text: an escape names half of a surrogate pair.");
+        }
+    }
+
+    /// <summary>A name the model doesn't know, cut to 64 characters: an error never echoes a 16 MiB name back.</summary>
+    private static string Clip(string name) => name.Length > 64 ? name[..64] + "…" : name;
+
+    /// <summary>A value as the client sent it, cut to 40 characters: enough to find it, never a whole body echoed back.</summary>
+    private static string Text(JsonElement element)
     {
         var text = element.GetRawText();
-        return InferenceError.BadRequest($"Input '{info.Name}': element {index} is {(text.Length > 40 ? text[..40] + "…" : text)}; {DataTypes.Name(info.ElementType)} takes {expected}.");
+        return text.Length > 40 ? text[..40] + "…" : text;
     }
 
     private static string Describe(TensorInfo info) => $"{DataTypes.Name(info.ElementType) ?? TensorTypeName(info)} {Format(info.Shape)}";

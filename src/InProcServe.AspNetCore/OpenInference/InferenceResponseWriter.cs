@@ -53,16 +53,22 @@ internal static class InferenceResponseWriter
         json.WriteEndArray();
     }
 
-    /// <summary>JSON has no NaN or infinity: they are written as null, the one JSON value that says "not a number".</summary>
+    /// <summary>
+    /// JSON has no NaN or infinity: they are written as the strings System.Text.Json's AllowNamedFloatingPointLiterals
+    /// writes ("NaN", "Infinity", "-Infinity"), which the request reader takes back, so the three stay apart.
+    /// </summary>
     private static void WriteFloat(Utf8JsonWriter json, double value)
     {
         if (double.IsFinite(value)) json.WriteNumberValue(value);
-        else json.WriteNullValue();
+        else WriteNamed(json, double.IsNaN(value), double.IsPositiveInfinity(value));
     }
 
     private static void WriteFloat(Utf8JsonWriter json, float value)
     {
         if (float.IsFinite(value)) json.WriteNumberValue(value);
-        else json.WriteNullValue();
+        else WriteNamed(json, float.IsNaN(value), float.IsPositiveInfinity(value));
     }
+
+    private static void WriteNamed(Utf8JsonWriter json, bool nan, bool positive) =>
+        json.WriteStringValue(nan ? "NaN"u8 : positive ? "Infinity"u8 : "-Infinity"u8);
 }

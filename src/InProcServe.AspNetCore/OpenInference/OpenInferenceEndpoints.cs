@@ -20,7 +20,10 @@ namespace InProcServe.AspNetCore;
 public static class OpenInferenceEndpoints
 {
     /// <summary>
-    /// Adds what the protocol's endpoints need, and serves models from configuration alone: each
+    /// Adds what the protocol's endpoints need, with options from code and then from configuration
+    /// (<c>InProcServe:OpenInference</c>: MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes,
+    /// MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, ServerName, HiddenModels), validated
+    /// on start; and serves models from configuration alone: each
     /// <c>InProcServe:Models:&lt;name&gt;:Path</c> that no <c>AddModel</c> call claims, and each model folder of
     /// <c>InProcServe:ModelRepository</c> (Triton layout), loaded when the host starts.
     /// </summary>
@@ -33,6 +36,11 @@ public static class OpenInferenceEndpoints
         ModelServiceCollectionExtensions.AddCore(services);
         if (configure is not null) services.Configure(configure);
         services.TryAddSingleton<UntypedModels>();
+        services.TryAddSingleton<OpenInferenceServer>();
+        services.TryAddSingleton(provider => new OpenInferenceConfiguration(provider.GetService<Microsoft.Extensions.Configuration.IConfiguration>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
+        services.AddOptions<OpenInferenceOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UntypedModels>(provider => provider.GetRequiredService<UntypedModels>()));
         return services;
     }
@@ -41,8 +49,13 @@ public static class OpenInferenceEndpoints
     /// Maps the protocol's REST endpoints under <paramref name="prefix"/>: <c>GET /v2</c>, <c>/v2/health/live</c>,
     /// <c>/v2/health/ready</c>, <c>/v2/models/{name}[/versions/{version}]</c> (metadata), <c>…/ready</c>, and
     /// <c>POST …/infer</c> with JSON tensors. Infer requests run on the model's lane, taking turns with its typed calls.
-    /// Errors answer <c>{"error": "…"}</c> with 400 (a bad request, naming the tensor), 404 (no such model or version),
-    /// 413 (over the limits of <see cref="OpenInferenceOptions"/>), 429 (the model's queue is full) or 503 (not ready).
+    /// Errors answer <c>{"error": "…"}</c> with 400 (a bad request, naming the tensor, or inputs the model refuses),
+    /// 404 (no such model or version), 413 (over the limits of <see cref="OpenInferenceOptions"/>), 415 (a Content-Type
+    /// that is not JSON; none is taken as JSON), 429 (the model's queue is full, or too many large bodies at once),
+    /// 503 (not ready) or 504 (past the deadline: Triton's <c>parameters.timeout</c> in microseconds, else the model's
+    /// <see cref="BatchingOptions.DefaultTimeout"/>; the run is stopped). A 500 is a fault of the server: logged once,
+    /// answered with no details. Floats NaN, Infinity and -Infinity are written and read as the strings
+    /// <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c>.
     /// </summary>
     /// <param name="endpoints">The app.</param>
     /// <param name="prefix">The route prefix. Default: "/v2".</param>
@@ -130,84 +143,68 @@ public static class OpenInferenceEndpoints
             return;
         }
 
-        if (served is null)
-        {
-            await Error(context, 503, $"Model '{name}' is not ready.").ConfigureAwait(false);
-            return;
-        }
-
-        var (servedVersion, session) = served.Value;
-        var options = context.RequestServices.GetRequiredService<IOptions<OpenInferenceOptions>>().Value;
+        var server = context.RequestServices.GetRequiredService<OpenInferenceServer>();
+        var options = server.Options;
         try
         {
-            using var body = await ReadJsonAsync(context.Request, options.MaxRequestBodyBytes).ConfigureAwait(false);
-            using var request = InferenceRequestReader.Read(body.RootElement, session, options.MaxElementsPerRequest);
-            using var outputs = await RunAsync(context, model, version is null ? null : servedVersion, session, request).ConfigureAwait(false);
+            if (served is null) throw new InferenceError(503, $"Model '{name}' is not ready.");
+            // A missing Content-Type is taken as JSON: Triton's and KServe's clients send JSON infer requests without one.
+            if (!JsonBody.IsJson(context.Request, allowMissing: true)) throw new InferenceError(415, JsonBody.UnsupportedMediaType(context.Request));
+            var (servedVersion, session) = served.Value;
+            using var body = await JsonBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, options.MaxElementsPerRequest + ValuesBesideData, MaxDepth, server.LargeBodies, "a JSON infer request with \"inputs\"", context.RequestAborted).ConfigureAwait(false);
+            using var document = JsonDocument.Parse(body.Memory, new JsonDocumentOptions { MaxDepth = MaxDepth });
+            using var request = InferenceRequestReader.Read(document.RootElement, session, options.MaxElementsPerRequest);
+            var timeout = request.Timeout ?? server.DefaultTimeout(name);
+            using var deadline = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            deadline?.CancelAfter(timeout!.Value);
+            using var outputs = await RunAsync(deadline?.Token ?? context.RequestAborted, model, version is null ? null : servedVersion, session, request).ConfigureAwait(false);
+
+            // Written whole before a byte goes out: a failure while writing is still answered with a status, never
+            // with half a body.
+            var answer = new ArrayBufferWriter<byte>();
+            await using (var json = new Utf8JsonWriter(answer, WriterOptions))
+            {
+                InferenceResponseWriter.Write(json, name, servedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), request.Id, outputs);
+            }
+
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/json";
-            await using var json = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions);
-            InferenceResponseWriter.Write(json, name, servedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), request.Id, outputs);
+            await context.Response.BodyWriter.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (InferenceError error)
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
-            await Error(context, error.StatusCode, error.Message).ConfigureAwait(false);
+            // The client went away (canceled, or the connection reset while its body was read); nobody reads an
+            // answer, and it is no fault of the server to log.
         }
-        catch (JsonException error)
+        catch (Exception error) when (!context.Response.HasStarted)
         {
-            await Error(context, 400, $"The body is not valid JSON: {error.Message}").ConfigureAwait(false);
-        }
-        catch (ArgumentException error)
-        {
-            await Error(context, 400, error.Message).ConfigureAwait(false);
-        }
-        catch (QueueFullException error)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            await Error(context, 429, error.Message).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away; nobody reads an answer.
-        }
-        catch (ObjectDisposedException)
-        {
-            await Error(context, 503, $"Model '{name}' is not serving now.").ConfigureAwait(false);
+            var (status, message) = server.Describe(error, name);
+            if (status is 429 or 503) context.Response.Headers.RetryAfter = ((int)Math.Ceiling(options.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await Error(context, status, message).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Deep enough for a tensor of rank 30 inside the request's own three levels; deeper is refused while it arrives.</summary>
+    private const int MaxDepth = 36;
+
+    /// <summary>The JSON values a request may hold beside its tensors' elements: names, datatypes, dimensions, parameters.</summary>
+    private const long ValuesBesideData = 4096;
 
     /// <summary>
     /// Runs the request on the model's lane. A typed model's version can be replaced by a reload while the request
     /// is read; its old session is then disposed, and the request runs once more on the version serving now (when the
     /// path named a version, only if that is still the one serving).
     /// </summary>
-    private static async Task<RunOutputs> RunAsync(HttpContext context, ServedModel model, long? pinned, ModelSession session, InferenceRequestReader.Request request)
+    private static async Task<RunOutputs> RunAsync(CancellationToken cancellationToken, ServedModel model, long? pinned, ModelSession session, InferenceRequestReader.Request request)
     {
         try
         {
-            return await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, context.RequestAborted).ConfigureAwait(false);
+            return await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
         }
         catch (ObjectDisposedException) when (model.Current?.Invoke() is { } current && current != session && (pinned is null || current.Metadata.Version == pinned))
         {
-            return await model.Lane!.RunAsync(current, request.Inputs, request.OutputNames, context.RequestAborted).ConfigureAwait(false);
+            return await model.Lane!.RunAsync(current, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Reads the body as JSON, refusing it past <paramref name="limit"/> bytes.</summary>
-    private static async Task<JsonDocument> ReadJsonAsync(HttpRequest request, int limit)
-    {
-        if (request.ContentLength > limit) throw new InferenceError(413, $"The body is over the limit of {limit} bytes.");
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, limit) + 1);
-        while (true)
-        {
-            var memory = buffer.GetMemory(4096);
-            var read = await request.Body.ReadAsync(memory, request.HttpContext.RequestAborted).ConfigureAwait(false);
-            if (read == 0) break;
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit) throw new InferenceError(413, $"The body is over the limit of {limit} bytes.");
-        }
-
-        if (buffer.WrittenCount == 0) throw InferenceError.BadRequest("The body is empty; send a JSON infer request with \"inputs\".");
-        return JsonDocument.Parse(buffer.WrittenMemory);
     }
 
     /// <summary>Finds the model and the version asked for (the highest when none is); null, or the 404 to send.</summary>
@@ -217,8 +214,9 @@ public static class OpenInferenceEndpoints
         model = ServedModels(context.RequestServices).FirstOrDefault(m => m.Name == name)!;
         if (model is null)
         {
+            if (!context.RequestServices.GetRequiredService<OpenInferenceServer>().Options.ListModelsInErrors) return Error(context, 404, $"No model named '{Clip(name)}'.");
             var names = string.Join(", ", ServedModels(context.RequestServices).Select(m => $"'{m.Name}'"));
-            return Error(context, 404, $"No model named '{name}'. Models served: {(names.Length == 0 ? "none" : names)}.");
+            return Error(context, 404, $"No model named '{Clip(name)}'. Models served: {(names.Length == 0 ? "none" : names)}.");
         }
 
         if (!model.Ready) return null;
@@ -234,14 +232,26 @@ public static class OpenInferenceEndpoints
         }
 
         return served is null
-            ? Error(context, 404, $"Model '{name}' has no version '{version}'. Versions served: {string.Join(", ", model.Versions.Select(v => v.Version))}.")
+            ? Error(context, 404, $"Model '{name}' has no version '{Clip(version)}'. Versions served: {string.Join(", ", model.Versions.Select(v => v.Version))}.")
             : null;
     }
 
-    /// <summary>Every model of the app, typed and from configuration, as the protocol sees it; versions in ascending order.</summary>
+    /// <summary>A name from the path, cut short: a 404 never echoes a long path back.</summary>
+    private static string Clip(string text) => text.Length > 64 ? text[..64] + "…" : text;
+
+    /// <summary>
+    /// Every model of the app the protocol serves, typed (unless <see cref="OpenInferenceOptions.ServeTypedModels"/>
+    /// is off) and from configuration, less <see cref="OpenInferenceOptions.HiddenModels"/>; versions in ascending order.
+    /// </summary>
     private static IEnumerable<ServedModel> ServedModels(IServiceProvider services)
     {
-        foreach (var hosted in services.GetRequiredService<ModelCatalog>().Models)
+        var options = services.GetRequiredService<OpenInferenceServer>().Options;
+        return AllModels(services, options).Where(m => !options.HiddenModels.Contains(m.Name));
+    }
+
+    private static IEnumerable<ServedModel> AllModels(IServiceProvider services, OpenInferenceOptions options)
+    {
+        foreach (var hosted in options.ServeTypedModels ? services.GetRequiredService<ModelCatalog>().Models : [])
         {
             var ready = hosted.State == ModelState.Ready;
             yield return new ServedModel(hosted.Name, ready, hosted.IsOptional, ready ? [(hosted.Version, hosted.Session)] : [], ready ? hosted.Lane : null, () => hosted.State == ModelState.Ready ? hosted.Session : null);

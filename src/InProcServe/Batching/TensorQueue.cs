@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
 namespace InProcServe;
@@ -166,7 +167,7 @@ internal sealed class TensorQueue : LaneQueue
             }
 
             Interlocked.Increment(ref runs);
-            outputs = Session.Run(inputs, jobs[0].OutputNames);
+            outputs = RunUntilAllCanceled(inputs, jobs);
             if (outputs.Any(output => output.Value.Shape.Length == 0 || output.Value.Shape[0] != rows || output.Value.ElementType == TensorElementType.String))
             {
                 throw new InvalidOperationException("An output does not hold one row per input row.");
@@ -192,6 +193,36 @@ internal sealed class TensorQueue : LaneQueue
             outputs?.Dispose();
             foreach (var input in inputs) input.Value?.Dispose();
             foreach (var value in held) value.Guard.DangerousRelease();
+        }
+    }
+
+    /// <summary>
+    /// Runs the joined inputs; the run is terminated (through its run options) once every job in it was canceled or passed
+    /// its deadline, as a request running alone would be.
+    /// </summary>
+    private RunOutputs RunUntilAllCanceled(NamedTensor[] inputs, List<Job> jobs)
+    {
+        using var all = new CancellationTokenSource();
+        var remaining = new StrongBox<int>(jobs.Count);
+        var registrations = new CancellationTokenRegistration[jobs.Count];
+        try
+        {
+            for (var i = 0; i < jobs.Count; i++)
+            {
+                registrations[i] = jobs[i].CancellationToken.UnsafeRegister(
+                    static state =>
+                    {
+                        var (left, source) = ((StrongBox<int>, CancellationTokenSource))state!;
+                        if (Interlocked.Decrement(ref left.Value) == 0) source.Cancel();
+                    },
+                    (remaining, all));
+            }
+
+            return Session.Run(inputs, jobs[0].OutputNames, all.Token);
+        }
+        finally
+        {
+            foreach (var registration in registrations) registration.Dispose();
         }
     }
 

@@ -5,7 +5,9 @@ namespace InProcServe;
 /// <summary>
 /// One model's health: Healthy when loaded and warmed, Degraded when its queue is at least
 /// <see cref="DegradedQueueFill"/> full or its last reload failed (an older version serves), Unhealthy before it is
-/// ready or when its load failed.
+/// ready or when its load failed. The cause is in the description and in <c>data["cause"]</c>; the exception is not
+/// attached, since the health check service logs an attached exception, stack trace and all, at every probe, while
+/// the failed load was logged once when it happened.
 /// </summary>
 internal sealed class ModelHealthCheck(ModelCatalog catalog, string name) : IHealthCheck
 {
@@ -17,11 +19,13 @@ internal sealed class ModelHealthCheck(ModelCatalog catalog, string name) : IHea
         var model = catalog[name];
         return Task.FromResult(model.State switch
         {
-            ModelState.NotLoaded => new HealthCheckResult(context.Registration.FailureStatus, $"Model '{name}' is not loaded yet."),
-            ModelState.Failed => new HealthCheckResult(context.Registration.FailureStatus, $"Model '{name}' failed to load: {model.LoadError!.Message}", model.LoadError),
+            ModelState.NotLoaded => new HealthCheckResult(context.Registration.FailureStatus, $"Model '{name}' is not loaded yet.", data: Cause("not loaded yet")),
+            ModelState.Failed => new HealthCheckResult(context.Registration.FailureStatus, $"Model '{name}' failed to load: {model.LoadError!.Message}", data: Cause($"load failed: {model.LoadError!.Message}")),
             _ => Ready(model),
         });
     }
+
+    private static Dictionary<string, object> Cause(string cause) => new() { ["cause"] = cause };
 
     private static HealthCheckResult Ready(HostedModel model)
     {
@@ -36,11 +40,16 @@ internal sealed class ModelHealthCheck(ModelCatalog catalog, string name) : IHea
         };
         if (model.ReloadError is { } error)
         {
-            return HealthCheckResult.Degraded($"Model '{model.Name}': the last reload failed, so version {model.Version} goes on serving: {error.Message}", error, data);
+            data["cause"] = $"reload failed, version {model.Version} serves: {error.Message}";
+            return HealthCheckResult.Degraded($"Model '{model.Name}': the last reload failed, so version {model.Version} goes on serving: {error.Message}", data: data);
         }
 
-        return length >= capacity * DegradedQueueFill
-            ? HealthCheckResult.Degraded($"Model '{model.Name}': {length} of {capacity} queue places taken.", data: data)
-            : HealthCheckResult.Healthy($"Model '{model.Name}' is ready.", data);
+        if (length >= capacity * DegradedQueueFill)
+        {
+            data["cause"] = $"queue {length} of {capacity} places taken";
+            return HealthCheckResult.Degraded($"Model '{model.Name}': {length} of {capacity} queue places taken.", data: data);
+        }
+
+        return HealthCheckResult.Healthy($"Model '{model.Name}' is ready.", data);
     }
 }

@@ -35,9 +35,9 @@ public sealed class ModelEndpointTests
     }
 
     [Theory]
-    [InlineData("""{"features": [0.1, 0.2""", "Malformed JSON", "The body is not a valid ScoreRequest:")]
+    [InlineData("""{"features": [0.1, 0.2""", "Malformed JSON", "The body is not valid JSON:")]
     [InlineData("""{"features": "many"}""", "Malformed JSON", "$.features")]
-    [InlineData("""{"features": [1, NaN]}""", "Malformed JSON", "$.features[1]")]
+    [InlineData("""{"features": [1, NaN]}""", "Malformed JSON", "The body is not valid JSON: 'N' is an invalid start of a value.")]
     [InlineData("", "Bad request", "The body is empty; send a JSON ScoreRequest object, or an array of them.")]
     [InlineData("null", "Bad request", "The body is null; send a JSON ScoreRequest object.")]
     [InlineData("[]", "Bad request", "The array is empty; send at least one ScoreRequest object.")]
@@ -109,7 +109,7 @@ public sealed class ModelEndpointTests
 
         Assert.Equal((HttpStatusCode)429, rejected.StatusCode);
         Assert.Equal("1", rejected.Headers.GetValues("Retry-After").Single());
-        Assert.Contains("Model 'Slow' is at capacity", (await Problem(rejected)).GetProperty("detail").GetString());
+        Assert.Contains("Model 'Slow': its queue is full (1 requests waiting, the limit)", (await Problem(rejected)).GetProperty("detail").GetString());
         var timedOut = await running;
         Assert.Equal(HttpStatusCode.GatewayTimeout, timedOut.StatusCode);
         Assert.Equal("Model 'Slow' did not answer within the request's deadline.", (await Problem(timedOut)).GetProperty("detail").GetString());

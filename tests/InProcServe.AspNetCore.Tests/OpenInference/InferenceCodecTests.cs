@@ -83,8 +83,8 @@ public sealed class InferenceCodecTests
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, 30], "data": []}]}""", "Input 'features': shape dimension 0 is -1; dimensions are whole numbers, 0 or more.")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": [1, 2]}]}""", "Input 'features': shape [1,30] holds 30 elements, but \"data\" has 2.")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": 7}]}""", "Input 'features': \"data\" must be an array (flat or nested, row-major) of 30 elements.")]
-    [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": ["NaN",0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}""", "Input 'features': element 0 is \"NaN\"; FP32 takes a finite number.")]
-    [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1e999]}]}""", "Input 'features': element 29 is 1e999; FP32 takes a finite number.")]
+    [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": ["nan",0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}""", "Input 'features': element 0 is \"nan\"; FP32 takes a finite number, \"NaN\", \"Infinity\" or \"-Infinity\".")]
+    [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1e999]}]}""", "Input 'features': element 29 is 1e999; FP32 takes a finite number, \"NaN\", \"Infinity\" or \"-Infinity\".")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [0, 30], "data": []}], "outputs": [{"name": "score"}]}""", "Unknown output 'score'. Model 'fraud' has: 'probability' FP32 [-1,1].")]
     public void Bad_requests_are_refused_with_a_message_that_names_the_problem(string json, string message)
     {
@@ -117,7 +117,7 @@ public sealed class InferenceCodecTests
         var error = Assert.Throws<InferenceError>(() => InferenceRequestReader.Read(body.RootElement, session, 3000));
 
         Assert.Equal(413, error.StatusCode);
-        Assert.Equal("Input 'features': shape [4611686018427387904,30] is over the limit of 3000 elements left for this request.", error.Message);
+        Assert.Equal("Input 'features': shape dimension 0 is 4611686018427387904, over the limit of 3000 elements left for this request.", error.Message);
     }
 
     private static string RequestJson(IReadOnlyList<ReferenceTensor> inputs, string id)

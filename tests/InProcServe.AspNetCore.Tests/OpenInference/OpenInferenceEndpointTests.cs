@@ -79,10 +79,10 @@ public sealed class OpenInferenceEndpointTests
 
     [Theory]
     [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [1, 2""", 400, "The body is not valid JSON:")]
-    [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": ["x", 2, 3, 4]}, {"name": "b", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}""", 400, "Input 'a': element 0 is \"x\"; FP32 takes a finite number.")]
+    [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": ["x", 2, 3, 4]}, {"name": "b", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}""", 400, "Input 'a': element 0 is \"x\"; FP32 takes a finite number, \"NaN\", \"Infinity\" or \"-Infinity\".")]
     [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [NaN, 2, 3, 4]}]}""", 400, "The body is not valid JSON:")]
     [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [-2, 4], "data": []}]}""", 400, "Input 'a': shape dimension 0 is -2; dimensions are whole numbers, 0 or more.")]
-    [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1000000000, 4], "data": []}]}""", 413, "Input 'a': shape [1000000000,4] is over the limit of 1048576 elements left for this request.")]
+    [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1000000000, 4], "data": []}]}""", 413, "Input 'a': shape dimension 0 is 1000000000, over the limit of 1048576 elements left for this request.")]
     [InlineData("""{"inputs": [{"name": "a", "datatype": "INT64", "shape": [1, 4], "data": [1, 2, 3, 4]}]}""", 400, "Input 'a': datatype 'INT64' does not match; the model takes FP32 [-1,4].")]
     [InlineData("""{"inputs": [{"name": "c", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}""", 400, "Unknown input 'c'. Model 'multi_io' takes: 'a' FP32 [-1,4], 'b' FP32 [-1,4].")]
     [InlineData("""{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}]}""", 400, "Missing input 'b' FP32 [-1,4]; model 'multi_io' needs every input.")]
@@ -100,15 +100,18 @@ public sealed class OpenInferenceEndpointTests
     }
 
     [Fact]
-    public async Task Unknown_models_and_versions_are_404_with_what_exists()
+    public async Task Unknown_models_and_versions_are_404_and_the_catalogue_is_listed_only_when_configured()
     {
         await using var host = await Start();
+        await using var listing = await Start(o => o.ListModelsInErrors = true);
 
         var model = await host.Client.GetAsync("/v2/models/nope");
+        var listed = await listing.Client.GetAsync("/v2/models/nope");
         var version = await host.Client.PostAsync("/v2/models/multi_io/versions/7/infer", new StringContent("{}"));
 
         Assert.Equal(HttpStatusCode.NotFound, model.StatusCode);
-        Assert.Equal("""{"error":"No model named 'nope'. Models served: 'Scoring', 'all_types', 'multi_io'."}""", await model.Content.ReadAsStringAsync());
+        Assert.Equal("""{"error":"No model named 'nope'."}""", await model.Content.ReadAsStringAsync());
+        Assert.Equal("""{"error":"No model named 'nope'. Models served: 'Scoring', 'all_types', 'multi_io'."}""", await listed.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.NotFound, version.StatusCode);
         Assert.Equal("""{"error":"Model 'multi_io' has no version '7'. Versions served: 1."}""", await version.Content.ReadAsStringAsync());
     }
@@ -130,18 +133,18 @@ public sealed class OpenInferenceEndpointTests
 
         var metadata = JsonDocument.Parse(await host.Client.GetStringAsync("/v2/models/pairs")).RootElement;
         var infer = await host.Client.PostAsync("/v2/models/pairs/versions/1/infer", new StringContent(
-            """{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}, {"name": "b", "datatype": "FP32", "shape": [1, 4], "data": [2, 2, 2, 2]}], "outputs": [{"name": "dot"}]}"""));
+            """{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}, {"name": "b", "datatype": "FP32", "shape": [1, 4], "data": [2, 2, 2, 2]}], "outputs": [{"name": "dot"}]}""", Encoding.UTF8, "application/json"));
 
         Assert.Equal(["1", "2"], metadata.GetProperty("versions").EnumerateArray().Select(v => v.GetString()));
         Assert.Equal("""{"model_name":"pairs","model_version":"1","outputs":[{"name":"dot","datatype":"FP32","shape":[1,1],"data":[20]}]}""", await infer.Content.ReadAsStringAsync());
     }
 
-    private static Task<WebHost> Start() =>
+    private static Task<WebHost> Start(Action<OpenInferenceOptions>? configure = null) =>
         WebHost.StartAsync(
             builder =>
             {
                 builder.Services.AddModel<Scoring>().AddPreProcessor<ScoringPre>().AddPostProcessor<ScoringPost>();
-                builder.Services.AddOpenInferenceProtocol();
+                builder.Services.AddOpenInferenceProtocol(configure);
             },
             app => app.MapOpenInferenceProtocol(),
             new Dictionary<string, string?>

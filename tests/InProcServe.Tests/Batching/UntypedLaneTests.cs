@@ -131,6 +131,36 @@ public sealed class UntypedBatchingTests
         Assert.Equal(3, lane.UntypedQueueOf(session)!.Runs);
     }
 
+    [Fact]
+    public async Task A_joined_run_is_terminated_once_every_request_in_it_was_canceled()
+    {
+        using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
+        using var lane = new ExecutionLane("cpu", workers: 1);
+        var (blocked, unblock) = await BlockAsync(lane);
+        using var x1 = TensorValue.Create(new float[512], [1, 512]);
+        using var x2 = TensorValue.Create(new float[512], [1, 512]);
+        using var forever = TensorValue.Create(new[] { long.MaxValue }, [1]);
+        using var first = new CancellationTokenSource();
+        using var second = new CancellationTokenSource();
+        var one = lane.RunAsync(session, [new("x", x1), new("iterations", forever)], ["y"], first.Token);
+        var two = lane.RunAsync(session, [new("x", x2), new("iterations", forever)], ["y"], second.Token);
+        await unblock.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => blocked);
+        for (var waited = 0; !lane.UntypedQueueOf(session)!.IsEmpty; waited++)
+        {
+            Assert.True(waited < 3000, "the lane's worker never took the joined requests");
+            await Task.Delay(10);
+        }
+
+        await first.CancelAsync();
+        await second.CancelAsync();
+
+        // Both loop forever unless the joined run is terminated: a hang here fails the test instead of the suite.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => one.WaitAsync(TimeSpan.FromSeconds(60)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => two.WaitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(1, lane.UntypedQueueOf(session)!.Runs);
+    }
+
     /// <summary>
     /// Occupies the lane's only worker with slow.onnx looping until the returned source is canceled, and returns once the
     /// worker has taken that request (its queue is empty again).

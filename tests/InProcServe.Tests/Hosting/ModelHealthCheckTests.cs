@@ -48,4 +48,25 @@ public sealed class ModelHealthCheckTests
         Assert.Equal("Model 'SlowModel': 4 of 5 queue places taken.", filling.Entries["inprocserve:SlowModel"].Description);
         await host.StopAsync();
     }
+
+    [Fact]
+    public async Task A_failed_model_reports_its_cause_in_the_description_and_data_without_an_exception_to_log_per_probe()
+    {
+        using var folder = new TemporaryFolder();
+        var path = Path.Combine(folder.Path, "fraud.onnx");
+        File.WriteAllBytes(path, new byte[100]);
+        var builder = TestHost.Builder();
+        builder.Services.AddHealthChecks();
+        builder.Services.AddModel<UnplacedFraud>().FromFile(path).AsOptional().AddHealthCheck();
+        using var host = builder.Build();
+        await host.StartAsync();
+
+        var entry = (await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["inprocserve:UnplacedFraud"];
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.StartsWith("Model 'UnplacedFraud' failed to load: ", entry.Description);
+        Assert.StartsWith("load failed: Model 'UnplacedFraud': loading ", (string)entry.Data["cause"]);
+        Assert.Null(entry.Exception);
+        await host.StopAsync();
+    }
 }
