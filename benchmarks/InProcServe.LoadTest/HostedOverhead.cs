@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -38,7 +36,7 @@ internal static class HostedOverhead
         Console.WriteLine($"hosted vs bare queued calls, fraud MLP, {Environment.ProcessorCount} cores, {rounds} rounds of 1 s each; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         foreach (var concurrency in new[] { 64, 256 })
         {
-            foreach (var (_, call) in paths) await Closed(call, rows, concurrency, 0.5);
+            foreach (var (_, call) in paths) await ClosedLoop.RunAsync(call, rows, concurrency, 0.5);
             var rates = paths.Select(_ => new List<double>()).ToArray();
             var bytes = paths.Select(_ => new List<double>()).ToArray();
             for (var round = 0; round < rounds; round++)
@@ -46,7 +44,7 @@ internal static class HostedOverhead
                 for (var k = 0; k < paths.Length; k++)
                 {
                     var p = (round + k) % paths.Length;
-                    var (rate, perCall) = await Closed(paths[p].Call, rows, concurrency, 1);
+                    var (rate, perCall) = await ClosedLoop.RunAsync(paths[p].Call, rows, concurrency, 1);
                     rates[p].Add(rate);
                     bytes[p].Add(perCall);
                 }
@@ -61,31 +59,6 @@ internal static class HostedOverhead
 
         await host.StopAsync();
         return 0;
-    }
-
-    private static async Task<(double PerSecond, double BytesPerCall)> Closed(Func<FraudFeatures, ValueTask<FraudProbability>> call, float[][] rows, int concurrency, double seconds)
-    {
-        var stop = new StrongBox<bool>();
-        var counts = new long[concurrency];
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        var start = Stopwatch.GetTimestamp();
-        var callers = Enumerable.Range(0, concurrency).Select(id => Task.Run(async () =>
-        {
-            long calls = 0;
-            while (!Volatile.Read(ref stop.Value))
-            {
-                await call(new FraudFeatures(rows[(int)((id * 131 + calls) % rows.Length)]));
-                calls++;
-            }
-
-            counts[id] = calls;
-        })).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(seconds));
-        Volatile.Write(ref stop.Value, true);
-        var elapsed = Stopwatch.GetTimestamp() - start;
-        await Task.WhenAll(callers);
-        var total = counts.Sum();
-        return (total * (double)Stopwatch.Frequency / elapsed, (GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / (double)Math.Max(1, total));
     }
 
     private static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +30,7 @@ internal static class MonitoringOverhead
         // Rounds of one second per configuration, the order rotating each round: the ratio of each round compares
         // configurations measured within three seconds of each other, so the other work on the machine, which changes
         // over tens of seconds, mostly cancels out; the median over rounds drops the rounds it didn't.
-        foreach (var (_, host) in models) await Closed(Model(host), rows, 0.5); // Warm-up: tiering, pools, first samples.
+        foreach (var (_, host) in models) await ClosedLoop.RunAsync(Caller(host), rows, Concurrency, 0.5); // Warm-up: tiering, pools, first samples.
         var rounds = Math.Max(5, (int)seconds);
         var rates = models.ToDictionary(m => m.Item1, _ => new List<double>());
         for (var round = 0; round < rounds; round++)
@@ -39,7 +38,7 @@ internal static class MonitoringOverhead
             for (var k = 0; k < models.Length; k++)
             {
                 var (name, host) = models[(round + k) % models.Length];
-                rates[name].Add(await Closed(Model(host), rows, 1));
+                rates[name].Add((await ClosedLoop.RunAsync(Caller(host), rows, Concurrency, 1)).PerSecond);
             }
         }
 
@@ -51,7 +50,7 @@ internal static class MonitoringOverhead
             Console.WriteLine($"  monitoring {name,-18} median {rate,9:0} per s   median of per-round ratios {ratios[name]:0.000}× off   (rounds: {Math.Round(rates[name].Min())} to {Math.Round(rates[name].Max())} per s)");
         }
 
-        var sampledRows = Catalog(sampled)["Fraud"].GetMonitoringReport()?.Versions[0].SampledRows ?? 0;
+        var sampledRows = Catalog(sampled)["HostedFraud"].GetMonitoringReport()?.Versions[0].SampledRows ?? 0;
         Console.WriteLine($"  (the 10% model sampled {sampledRows} rows)");
         var perRow = new[] { 0.1, 1.0 }.ToDictionary(rate => rate, rate => ObserveNanoseconds(rows, rate));
         Console.WriteLine($"  Observe on one thread, per row: {perRow[0.1]:0.0} ns at 10% sampled, {perRow[1.0]:0.0} ns at 100% (30 input columns, one output)");
@@ -91,31 +90,14 @@ internal static class MonitoringOverhead
 
     private static IModel<FraudFeatures, FraudProbability> Model(IHost host) => host.Services.GetRequiredService<IModel<FraudFeatures, FraudProbability>>();
 
-    private static ModelCatalog Catalog(IHost host) => host.Services.GetRequiredService<ModelCatalog>();
-
-    /// <summary>Predictions per second of <see cref="Concurrency"/> callers, each awaiting one call after the other.</summary>
-    private static async Task<double> Closed(IModel<FraudFeatures, FraudProbability> model, float[][] rows, double seconds)
+    /// <summary>The host's model, resolved once, as the closed loop calls it.</summary>
+    private static Func<FraudFeatures, ValueTask<FraudProbability>> Caller(IHost host)
     {
-        var stop = new StrongBox<bool>();
-        var counts = new long[Concurrency];
-        var start = Stopwatch.GetTimestamp();
-        var callers = Enumerable.Range(0, Concurrency).Select(id => Task.Run(async () =>
-        {
-            long calls = 0;
-            while (!Volatile.Read(ref stop.Value))
-            {
-                await model.PredictAsync(new FraudFeatures(rows[(int)((id * 131 + calls) % rows.Length)]));
-                calls++;
-            }
-
-            counts[id] = calls;
-        })).ToArray();
-        await Task.Delay(TimeSpan.FromSeconds(seconds));
-        Volatile.Write(ref stop.Value, true);
-        var elapsed = Stopwatch.GetTimestamp() - start;
-        await Task.WhenAll(callers);
-        return counts.Sum() * (double)Stopwatch.Frequency / elapsed;
+        var model = Model(host);
+        return input => model.PredictAsync(input);
     }
+
+    private static ModelCatalog Catalog(IHost host) => host.Services.GetRequiredService<ModelCatalog>();
 
     /// <summary>What recording one row costs the caller, alone on its thread: the median of five timed loops of a million rows.</summary>
     private static double ObserveNanoseconds(float[][] rows, double rate)
