@@ -38,16 +38,22 @@ internal static class Server
             ["InProcServe:Models:Fraud:Batching:MaxDelay"] = maxDelay,
             ["InProcServe:Models:Fraud:Batching:QueueCapacity"] = "1024",
             ["InProcServe:Models:Fraud:Batching:FullMode"] = "Reject",
+            // A model-bound case for the web peers (benchmarks/web-peers/run.sh): wide.onnx over the Open Inference
+            // Protocol, from configuration alone, so concurrent one-row requests are joined on the lane.
+            ["InProcServe:Models:wide:Path"] = Path.Combine(AppContext.BaseDirectory, "models", "wide.onnx"),
+            ["InProcServe:Models:wide:Session:IntraOpThreads"] = "1",
         });
 
         builder.Services.AddModel<Fraud>()
             .AddPreProcessor<TransactionFeatures>()
             .AddPostProcessor<FraudThreshold>();
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WebLoadJsonContext.Default));
+        builder.Services.AddOpenInferenceProtocol();
 
         var app = builder.Build();
         app.MapModel<Fraud>("/fraud/score");
         app.MapPost("/echo", (Transaction transaction) => new FraudDecision(Echo(transaction), false));
+        app.MapOpenInferenceProtocol();
 
         // For profiling (--direct): the same model and handlers through the direct path, inline on the request's
         // thread, without the micro-batcher's queue and thread hops.
