@@ -18,8 +18,8 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; ex
 [ -d "$repo/benchmarks/web-peers/node/node_modules/onnxruntime-node" ] || (cd "$repo/benchmarks/web-peers/node" && npm install --no-audit --no-fund --silent)
 
 # InProcServe: the web load harness's server (FraudDetection.Api's model, handlers and batching, /echo, /v2 with wide.onnx),
-# workstation GC (on one core, server GC's heap per core buys nothing).
-DOTNET_gcServer=0 taskset -c 0 dotnet "$repo/benchmarks/InProcServe.WebLoad/bin/Release/net10.0/InProcServe.WebLoad.dll" --serve 5200 >"$work/ips.log" 2>&1 &
+# workstation GC unless GC_SERVER=1 (on one core, server GC's heap per core buys nothing).
+DOTNET_gcServer="${GC_SERVER:-0}" taskset -c 0 dotnet "$repo/benchmarks/InProcServe.WebLoad/bin/Release/net10.0/InProcServe.WebLoad.dll" --serve 5200 >"$work/ips.log" 2>&1 &
 pids+=($!)
 taskset -c 0 node "$repo/benchmarks/web-peers/node/server.js" 5100 "$repo/models" >"$work/node.log" 2>&1 &
 pids+=($!)
