@@ -27,10 +27,14 @@ internal static class HostedOverhead
         await host.StartAsync();
         var hosted = host.Services.GetRequiredService<IModel<FraudFeatures, FraudProbability>>();
 
+        // A token that can be canceled (an app's stopping token, a request's abort token) but never is.
+        using var live = new CancellationTokenSource();
+        var token = live.Token;
         (string Name, Func<FraudFeatures, ValueTask<FraudProbability>> Call)[] paths =
         [
             ("bare ModelBatcher.PredictAsync", input => bare.PredictAsync(input)),
             ("hosted IModel.PredictAsync", input => hosted.PredictAsync(input)),
+            ("hosted, cancelable token", input => hosted.PredictAsync(input, token)),
         ];
         var rounds = Math.Max(3, (int)seconds);
         Console.WriteLine($"hosted vs bare queued calls, fraud MLP, {Environment.ProcessorCount} cores, {rounds} rounds of 1 s each; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
