@@ -162,8 +162,10 @@ internal static class OrtEnvironment
         {
             if (!sharedCpuArena)
             {
-                // Default arena configuration: ONNX Runtime's (no limit, grow by powers of two).
-                OrtErrors.Run(() => created.CreateAndRegisterAllocator(OrtMemoryInfo.DefaultInstance, new OrtArenaCfg(0, -1, -1, -1)), "Registering the shared CPU arena");
+                // Default arena configuration: ONNX Runtime's (no limit, grow by powers of two). The allocator copies it,
+                // so the native config is released here instead of waiting for a finalizer.
+                using var arena = new OrtArenaCfg(0, -1, -1, -1);
+                OrtErrors.Run(() => created.CreateAndRegisterAllocator(OrtMemoryInfo.DefaultInstance, arena), "Registering the shared CPU arena");
                 sharedCpuArena = true;
             }
         }
