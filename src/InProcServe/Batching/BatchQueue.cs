@@ -346,14 +346,22 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         if (!await slots.WaitAsync(deadline ?? Timeout.InfiniteTimeSpan, () => closed is not null, cancellationToken).ConfigureAwait(false))
         {
             if (closed is { } reason) throw Closed(reason);
-            throw new TimeoutException($"Model '{ModelName}': the request passed its deadline of {deadline!.Value.TotalMilliseconds:0.###} ms waiting for a place in the full queue ({Options.QueueCapacity} requests).");
+            throw WaitedTooLong(deadline!.Value);
         }
 
-        // The deadline counts from the call, so the wait for a slot used part of it up.
-        var left = deadline - Stopwatch.GetElapsedTime(enqueuedAt);
-        if (left <= TimeSpan.Zero) left = TimeSpan.FromTicks(1);
-        return await Add(input, Stopwatch.GetTimestamp(), left, cancellationToken).ConfigureAwait(false);
+        // The deadline counts from the call. A place that came after it (a late timer on a busy machine) goes back
+        // to the next waiter: this caller's answer is the timeout, not a run it no longer waits for.
+        if (deadline is { } limit && Stopwatch.GetElapsedTime(enqueuedAt) >= limit)
+        {
+            slots.Release();
+            throw WaitedTooLong(limit);
+        }
+
+        return await Add(input, enqueuedAt, deadline, cancellationToken).ConfigureAwait(false);
     }
+
+    private TimeoutException WaitedTooLong(TimeSpan deadline) =>
+        new($"Model '{ModelName}': the request passed its deadline of {deadline.TotalMilliseconds:0.###} ms waiting for a place in the full queue ({Options.QueueCapacity} requests).");
 
     private void Close(ObjectDisposedException reason)
     {

@@ -175,7 +175,8 @@ public sealed class ModelBatcherTests
         using var lane = new ExecutionLane("cpu", workers: 1);
         var written = new ConcurrentQueue<(int Id, int Row)>();
         await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 2, FullMode = QueueFullMode.Reject });
-        var busy = await StartBusyBatch(batcher, written);
+        using var endBusy = new CancellationTokenSource();
+        var busy = await StartBusyBatch(batcher, written, EndlessIterations, cancellationToken: endBusy.Token);
         using var cancellation = new CancellationTokenSource();
 
         var canceled = batcher.PredictAsync(new SlowRow(1, 0.1f, 1, written), cancellation.Token).AsTask();
@@ -189,7 +190,9 @@ public sealed class ModelBatcherTests
         // Its slot is free again: the queue of two takes another request.
         var third = batcher.PredictAsync(new SlowRow(3, 0.3f, 1, written)).AsTask();
 
-        await Task.WhenAll(busy, queued, third);
+        await endBusy.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => busy);
+        await Task.WhenAll(queued, third);
         Assert.Equal([0, 2, 3], written.Select(w => w.Id).Order());
     }
 
@@ -200,7 +203,8 @@ public sealed class ModelBatcherTests
         using var lane = new ExecutionLane("cpu", workers: 1);
         var written = new ConcurrentQueue<(int Id, int Row)>();
         await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, DefaultTimeout = TimeSpan.FromMilliseconds(100) });
-        var busy = await StartBusyBatch(batcher, written, timeout: TimeSpan.FromMinutes(1));
+        using var endBusy = new CancellationTokenSource();
+        var busy = await StartBusyBatch(batcher, written, EndlessIterations, TimeSpan.FromMinutes(10), endBusy.Token);
 
         var late = batcher.PredictAsync(new SlowRow(1, 0.1f, 1, written)).AsTask();
 
@@ -208,7 +212,8 @@ public sealed class ModelBatcherTests
         Assert.Equal("Model 'slow_rows': the request passed its deadline of 100 ms.", error.Message);
         Assert.False(busy.IsCompleted, "the deadline waited for the running batch");
         Assert.Equal(0, batcher.QueueLength);
-        await busy;
+        await endBusy.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => busy);
         Assert.Equal([0], written.Select(w => w.Id));
     }
 
@@ -225,8 +230,8 @@ public sealed class ModelBatcherTests
         // Uncanceled, this batch would run for hours.
         var endless = new[]
         {
-            batcher.PredictAsync(new SlowRow(0, 0.5f, 100_000_000, written), cancellation.Token).AsTask(),
-            batcher.PredictAsync(new SlowRow(1, 0.5f, 100_000_000, written), cancellation.Token).AsTask(),
+            batcher.PredictAsync(new SlowRow(0, 0.5f, EndlessIterations, written), cancellation.Token).AsTask(),
+            batcher.PredictAsync(new SlowRow(1, 0.5f, EndlessIterations, written), cancellation.Token).AsTask(),
         };
         await WaitUntil(() => written.Count == 2);
         await Task.Delay(100);
@@ -289,17 +294,46 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
         await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
-        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>());
+        // Busy until the test ends it, however slowly this machine runs the rest.
+        using var endBusy = new CancellationTokenSource();
+        var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>(), EndlessIterations, cancellationToken: endBusy.Token);
         var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask();
 
         var waiting = batcher.PredictAsync(new SlowRow(2, 0.2f, 1)).AsTask();
         var impatient = batcher.PredictAsync(new SlowRow(3, 0.3f, 1), TimeSpan.FromMilliseconds(50)).AsTask();
 
         var error = await Assert.ThrowsAsync<TimeoutException>(() => impatient);
-        Assert.Contains("waiting for a place in the full queue (1 requests)", error.Message);
+        Assert.Equal("Model 'slow_rows': the request passed its deadline of 50 ms waiting for a place in the full queue (1 requests).", error.Message);
         Assert.False(waiting.IsCompleted);
-        await Task.WhenAll(busy, queued, waiting);
+        await endBusy.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => busy);
+        await Task.WhenAll(queued, waiting);
         Assert.Equal(Math.Tanh(0.2), (await waiting).Y, Tolerance);
+    }
+
+    [Fact]
+    public async Task A_waiter_that_times_out_leaves_the_place_to_the_next_waiter()
+    {
+        using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
+        using var lane = new ExecutionLane("cpu", workers: 1);
+        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
+        var written = new ConcurrentQueue<(int Id, int Row)>();
+        using var endBusy = new CancellationTokenSource();
+        var busy = await StartBusyBatch(batcher, written, EndlessIterations, cancellationToken: endBusy.Token);
+        var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1, written)).AsTask();
+
+        // A deadline of one tick passes before any place frees: the place that frees goes to the patient caller.
+        var late = batcher.PredictAsync(new SlowRow(2, 0.2f, 1, written), TimeSpan.FromTicks(1)).AsTask();
+        var patient = batcher.PredictAsync(new SlowRow(3, 0.3f, 1, written)).AsTask();
+        await endBusy.CancelAsync();
+
+        var error = await Assert.ThrowsAsync<TimeoutException>(() => late);
+        Assert.Contains("waiting for a place in the full queue (1 requests)", error.Message);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => busy);
+        Assert.Equal(Math.Tanh(0.3), (await patient).Y, Tolerance);
+        await queued;
+        Assert.Equal([0, 1, 3], written.Select(w => w.Id).Order());
+        Assert.Equal(0, batcher.QueueLength);
     }
 
     [Fact]
@@ -420,10 +454,14 @@ public sealed class ModelBatcherTests
     /// </summary>
     private const long BusyIterations = 100_000;
 
+    /// <summary>Steps of a batch that runs for hours: a test that starts one cancels it.</summary>
+    private const long EndlessIterations = 100_000_000;
+
     /// <summary>Starts a one-request batch that keeps the lane's worker busy for <paramref name="iterations"/> steps, and waits until it runs.</summary>
-    private static async Task<Task<SlowResult>> StartBusyBatch(ModelBatcher<SlowRow, SlowResult> batcher, ConcurrentQueue<(int Id, int Row)> written, long iterations = BusyIterations, TimeSpan? timeout = null)
+    private static async Task<Task<SlowResult>> StartBusyBatch(ModelBatcher<SlowRow, SlowResult> batcher, ConcurrentQueue<(int Id, int Row)> written, long iterations = BusyIterations, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
-        var busy = (timeout is { } t ? batcher.PredictAsync(new SlowRow(0, 0.5f, iterations, written), t) : batcher.PredictAsync(new SlowRow(0, 0.5f, iterations, written))).AsTask();
+        var row = new SlowRow(0, 0.5f, iterations, written);
+        var busy = (timeout is { } t ? batcher.PredictAsync(row, t, cancellationToken) : batcher.PredictAsync(row, cancellationToken)).AsTask();
         await WaitUntil(() => !written.IsEmpty);
         Assert.Equal(0, batcher.QueueLength);
         return busy;
