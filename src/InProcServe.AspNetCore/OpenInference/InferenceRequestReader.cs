@@ -19,7 +19,7 @@ internal static class InferenceRequestReader
         }
     }
 
-    internal static Request Read(JsonElement root, ModelSession model, long maxElements)
+    internal static Request Read(JsonElement root, ModelSignature model, long maxElements)
     {
         if (root.ValueKind != JsonValueKind.Object) throw InferenceError.BadRequest($"The request body must be a JSON object with \"inputs\", not a JSON {Kind(root)}.");
         string? id = null;
@@ -30,7 +30,7 @@ internal static class InferenceRequestReader
 
         if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
         {
-            throw InferenceError.BadRequest($"The request needs an \"inputs\" array. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
+            throw InferenceError.BadRequest($"The request needs an \"inputs\" array. Model '{model.Model}' takes: {Signature(model.Inputs)}.");
         }
 
         var inputs = new List<NamedTensor>();
@@ -47,7 +47,7 @@ internal static class InferenceRequestReader
             var missing = model.Inputs.Where(i => !inputs.Any(t => t.Name == i.Name)).ToList();
             if (missing.Count > 0)
             {
-                throw InferenceError.BadRequest($"Missing {(missing.Count == 1 ? "input" : "inputs")} {Signature(missing)}; model '{model.Name}' needs every input.");
+                throw InferenceError.BadRequest($"Missing {(missing.Count == 1 ? "input" : "inputs")} {Signature(missing)}; model '{model.Model}' needs every input.");
             }
 
             CheckSymbolicDimensions(model, inputs);
@@ -64,7 +64,7 @@ internal static class InferenceRequestReader
     /// Inputs that share a named dimension ("batch") must agree on its size. ONNX Runtime would refuse some such
     /// requests only while running, and run others into outputs that mix both sizes; checked here, the client hears which.
     /// </summary>
-    private static void CheckSymbolicDimensions(ModelSession model, List<NamedTensor> inputs)
+    private static void CheckSymbolicDimensions(ModelSignature model, List<NamedTensor> inputs)
     {
         var seen = new Dictionary<string, (string Input, long Size)>(StringComparer.Ordinal);
         foreach (var (name, value) in inputs)
@@ -102,7 +102,7 @@ internal static class InferenceRequestReader
     /// <summary>One day: the longest deadline a timer takes without surprises, and far past any sensible call.</summary>
     private const long MaxTimeoutMicroseconds = 86_400_000_000;
 
-    private static string[] ReadOutputs(JsonElement root, ModelSession model)
+    private static string[] ReadOutputs(JsonElement root, ModelSignature model)
     {
         if (!root.TryGetProperty("outputs", out var outputs))
         {
@@ -114,7 +114,7 @@ internal static class InferenceRequestReader
         foreach (var output in outputs.EnumerateArray())
         {
             var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? String(n, "an output's \"name\"") : throw InferenceError.BadRequest("Each requested output needs a \"name\" string.");
-            if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
+            if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Model}' has: {Signature(model.Outputs)}.");
             if (names.Contains(name)) throw InferenceError.BadRequest($"Output '{name}' is requested twice.");
             names.Add(name);
         }
@@ -122,7 +122,7 @@ internal static class InferenceRequestReader
         return [.. names];
     }
 
-    private static NamedTensor ReadInput(JsonElement input, ModelSession model, List<NamedTensor> read, long elementsLeft)
+    private static NamedTensor ReadInput(JsonElement input, ModelSignature model, List<NamedTensor> read, long elementsLeft)
     {
         if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
         {
@@ -130,7 +130,7 @@ internal static class InferenceRequestReader
         }
 
         var name = String(nameElement, "an input's \"name\"");
-        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
+        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Model}' takes: {Signature(model.Inputs)}.");
         if (read.Any(t => t.Name == name)) throw InferenceError.BadRequest($"Input '{name}' is given twice.");
         var expectedType = DataTypes.Name(info.ElementType);
         var datatype = input.TryGetProperty("datatype", out var d) && d.ValueKind == JsonValueKind.String ? String(d, $"input '{name}': \"datatype\"") : null;

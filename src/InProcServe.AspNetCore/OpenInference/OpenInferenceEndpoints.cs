@@ -33,15 +33,13 @@ public static class OpenInferenceEndpoints
     public static IServiceCollection AddOpenInferenceProtocol(this IServiceCollection services, Action<OpenInferenceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ModelServiceCollectionExtensions.AddCore(services);
+        services.AddInProcServe();
         if (configure is not null) services.Configure(configure);
-        services.TryAddSingleton<UntypedModels>();
         services.TryAddSingleton<OpenInferenceServer>();
         services.TryAddSingleton(provider => new OpenInferenceConfiguration(provider.GetService<Microsoft.Extensions.Configuration.IConfiguration>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
         services.AddOptions<OpenInferenceOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UntypedModels>(provider => provider.GetRequiredService<UntypedModels>()));
         return services;
     }
 
@@ -64,7 +62,7 @@ public static class OpenInferenceEndpoints
     public static RouteGroupBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string prefix = "/v2")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (endpoints.ServiceProvider.GetService<UntypedModels>() is null)
+        if (endpoints.ServiceProvider.GetService<OpenInferenceServer>() is null)
         {
             throw new InvalidOperationException("MapOpenInferenceProtocol() needs its services: add builder.Services.AddOpenInferenceProtocol() before building the app.");
         }
@@ -104,15 +102,16 @@ public static class OpenInferenceEndpoints
 
     private static Task ServerReady(HttpContext context)
     {
-        var ready = ServedModels(context.RequestServices).All(m => m.Ready || m.Optional);
+        var ready = ServedModels(context.RequestServices).All(m => m.State == ModelState.Ready || m.IsOptional);
         return Json(context, ready ? 200 : 503, w => w.WriteBoolean("ready", ready));
     }
 
     private static Task ModelReady(HttpContext context, string name, string? version)
     {
-        if (Find(context, name, version, out var model, out var served) is { } missing) return missing;
-        var ready = model.Ready && served is not null;
-        return Json(context, ready ? 200 : 503, w =>
+        if (Find(context, name, version, out _, out var served) is { } missing) return missing;
+        var ready = served is not null;
+        // The protocol answers "not ready" with a 4xx status (Triton's is 400), and says why in the body.
+        return Json(context, ready ? 200 : 400, w =>
         {
             w.WriteString("name", name);
             w.WriteBoolean("ready", ready);
@@ -122,16 +121,16 @@ public static class OpenInferenceEndpoints
     private static Task ModelMetadata(HttpContext context, string name, string? version)
     {
         if (Find(context, name, version, out var model, out var served) is { } missing) return missing;
-        if (served is null) return Error(context, 503, $"Model '{name}' is not ready.");
+        if (served is null) return Error(context, 503, NotReady(model));
         return Json(context, 200, w =>
         {
             w.WriteString("name", name);
             w.WriteStartArray("versions");
-            foreach (var (v, _) in model.Versions) w.WriteStringValue(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var v in model.Versions.Order()) w.WriteStringValue(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
             w.WriteEndArray();
             w.WriteString("platform", "onnxruntime_onnx");
-            WriteTensors(w, "inputs", served.Value.Session.Inputs);
-            WriteTensors(w, "outputs", served.Value.Session.Outputs);
+            WriteTensors(w, "inputs", served.Inputs);
+            WriteTensors(w, "outputs", served.Outputs);
         });
     }
 
@@ -147,17 +146,18 @@ public static class OpenInferenceEndpoints
         var options = server.Options;
         try
         {
-            if (served is null) throw new InferenceError(503, $"Model '{name}' is not ready.");
+            if (served is null) throw new InferenceError(503, NotReady(model));
             // A missing Content-Type is taken as JSON: Triton's and KServe's clients send JSON infer requests without one.
             if (!JsonBody.IsJson(context.Request, allowMissing: true)) throw new InferenceError(415, JsonBody.UnsupportedMediaType(context.Request));
-            var (servedVersion, session) = served.Value;
             using var body = await JsonBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, options.MaxElementsPerRequest + ValuesBesideData, MaxDepth, server.LargeBodies, "a JSON infer request with \"inputs\"", context.RequestAborted).ConfigureAwait(false);
             using var document = JsonDocument.Parse(body.Memory, new JsonDocumentOptions { MaxDepth = MaxDepth });
-            using var request = InferenceRequestReader.Read(document.RootElement, session, options.MaxElementsPerRequest);
+            using var request = InferenceRequestReader.Read(document.RootElement, served, options.MaxElementsPerRequest);
             var timeout = request.Timeout ?? server.DefaultTimeout(name);
             using var deadline = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             deadline?.CancelAfter(timeout!.Value);
-            using var outputs = await RunAsync(deadline?.Token ?? context.RequestAborted, model, version is null ? null : servedVersion, session, request).ConfigureAwait(false);
+            // Pinned to the version the path names; else the routing picks (the canary for its share), and the answer says which.
+            var (outputs, servedVersion) = await model.RunAsync(request.Inputs, request.OutputNames, version is null ? null : served.Version, deadline?.Token ?? context.RequestAborted).ConfigureAwait(false);
+            using var disposeOutputs = outputs;
 
             // Written whole before a byte goes out: a failure while writing is still answered with a status, never
             // with half a body.
@@ -191,24 +191,10 @@ public static class OpenInferenceEndpoints
     private const long ValuesBesideData = 4096;
 
     /// <summary>
-    /// Runs the request on the model's lane. A typed model's version can be replaced by a reload while the request
-    /// is read; its old session is then disposed, and the request runs once more on the version serving now (when the
-    /// path named a version, only if that is still the one serving).
+    /// Finds the model and the signature of the version asked for (the primary when none is); null, or the 404 to
+    /// send. <paramref name="served"/> stays null when the model is not ready.
     /// </summary>
-    private static async Task<RunOutputs> RunAsync(CancellationToken cancellationToken, ServedModel model, long? pinned, ModelSession session, InferenceRequestReader.Request request)
-    {
-        try
-        {
-            return await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException) when (model.Current?.Invoke() is { } current && current != session && (pinned is null || current.Metadata.Version == pinned))
-        {
-            return await model.Lane!.RunAsync(current, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Finds the model and the version asked for (the highest when none is); null, or the 404 to send.</summary>
-    private static Task? Find(HttpContext context, string name, string? version, out ServedModel model, out (long Version, ModelSession Session)? served)
+    private static Task? Find(HttpContext context, string name, string? version, out HostedModel model, out ModelSignature? served)
     {
         served = null;
         model = ServedModels(context.RequestServices).FirstOrDefault(m => m.Name == name)!;
@@ -219,48 +205,42 @@ public static class OpenInferenceEndpoints
             return Error(context, 404, $"No model named '{Clip(name)}'. Models served: {(names.Length == 0 ? "none" : names)}.");
         }
 
-        if (!model.Ready) return null;
-        if (version is null)
+        if (model.State != ModelState.Ready) return null;
+        long? pinned = null;
+        if (version is not null)
         {
-            served = model.Versions[^1];
-            return null;
+            pinned = long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && model.Versions.Contains(number) ? number : null;
+            if (pinned is null) return Error(context, 404, $"Model '{name}' has no version '{Clip(version)}'. Versions served: {string.Join(", ", model.Versions.Order())}.");
         }
 
-        foreach (var candidate in model.Versions)
+        try
         {
-            if (candidate.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) == version) served = candidate;
+            served = model.GetSignature(pinned);
+        }
+        catch (Exception error) when (error is KeyNotFoundException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The version left, or the model stopped, between the look and the read: answered as not ready.
         }
 
-        return served is null
-            ? Error(context, 404, $"Model '{name}' has no version '{Clip(version)}'. Versions served: {string.Join(", ", model.Versions.Select(v => v.Version))}.")
-            : null;
+        return null;
     }
+
+    private static string NotReady(HostedModel model) =>
+        model.LoadError is { } error ? $"Model '{model.Name}' is not ready: {error.Message}" : $"Model '{model.Name}' is not ready.";
 
     /// <summary>A name from the path, cut short: a 404 never echoes a long path back.</summary>
     private static string Clip(string text) => text.Length > 64 ? text[..64] + "…" : text;
 
     /// <summary>
-    /// Every model of the app the protocol serves, typed (unless <see cref="OpenInferenceOptions.ServeTypedModels"/>
-    /// is off) and from configuration, less <see cref="OpenInferenceOptions.HiddenModels"/>; versions in ascending order.
+    /// Every model of the app the protocol serves: those served with no contract (from configuration and the model
+    /// repository) and the typed ones (unless <see cref="OpenInferenceOptions.ServeTypedModels"/> is off), less
+    /// <see cref="OpenInferenceOptions.HiddenModels"/>.
     /// </summary>
-    private static IEnumerable<ServedModel> ServedModels(IServiceProvider services)
+    private static IEnumerable<HostedModel> ServedModels(IServiceProvider services)
     {
         var options = services.GetRequiredService<OpenInferenceServer>().Options;
-        return AllModels(services, options).Where(m => !options.HiddenModels.Contains(m.Name));
-    }
-
-    private static IEnumerable<ServedModel> AllModels(IServiceProvider services, OpenInferenceOptions options)
-    {
-        foreach (var hosted in options.ServeTypedModels ? services.GetRequiredService<ModelCatalog>().Models : [])
-        {
-            var ready = hosted.State == ModelState.Ready;
-            yield return new ServedModel(hosted.Name, ready, hosted.IsOptional, ready ? [(hosted.Version, hosted.Session)] : [], ready ? hosted.Lane : null, () => hosted.State == ModelState.Ready ? hosted.Session : null);
-        }
-
-        foreach (var untyped in services.GetRequiredService<UntypedModels>().Models)
-        {
-            yield return new ServedModel(untyped.Name, true, false, untyped.Versions.Select(v => (v.Key, v.Value)).ToList(), untyped.Lane, null);
-        }
+        return services.GetRequiredService<ModelCatalog>().Models
+            .Where(m => (options.ServeTypedModels || m.RequestType == typeof(IReadOnlyList<NamedTensor>)) && !options.HiddenModels.Contains(m.Name));
     }
 
     private static void WriteTensors(Utf8JsonWriter json, string property, IReadOnlyList<TensorInfo> tensors)
@@ -291,7 +271,4 @@ public static class OpenInferenceEndpoints
         write(json);
         json.WriteEndObject();
     }
-
-    /// <summary>A model as the protocol sees it; <see cref="Current"/> gives a typed model's serving session after a reload.</summary>
-    private sealed record ServedModel(string Name, bool Ready, bool Optional, IReadOnlyList<(long Version, ModelSession Session)> Versions, ExecutionLane? Lane, Func<ModelSession?>? Current);
 }
