@@ -89,16 +89,16 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         };
         monitoredOutputs = options.Monitoring.Outputs.Select(o => o.Value as Func<TOutput, double> ?? throw new InvalidOperationException(
             $"its monitored output '{o.Name}' reads a {o.OutputType.Name}, but the model's output record is {typeof(TOutput).Name}: call .MonitorOutput<{typeof(TOutput).Name}>(\"{o.Name}\", output => …).")).ToArray();
-        pipeline = new ModelPipeline<TRequest, TInput, TOutput, TResponse>(Name, Lifecycle, Recorder, Host, ModelTag, pre, post, key, comparer, middleware);
+        pipeline = new ModelPipeline<TRequest, TInput, TOutput, TResponse>(Name, Lifecycle, Recorder, Host.Logger, Host.Metrics, ModelTag, pre, post, key, comparer, middleware);
     }
 
     private protected override ServingVersion StartVersion(long version, ModelSession session, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken, out string sizes)
     {
-        var runner = session.CreateRunner<TInput, TOutput>(options.Batching.MaxBatchSize);
+        var runner = ModelRunner.Create<TInput, TOutput>(session, options.Batching.MaxBatchSize);
         ModelBatcher<TInput, TOutput>? batcher = null;
         try
         {
-            batcher = session.CreateBatcher<TInput, TOutput>(modelLane, options.Batching);
+            batcher = ModelBatcher.Create<TInput, TOutput>(session, modelLane, options.Batching);
             var warmUp = options.EffectiveWarmUpSizes(runner.MaxBatchSize).Select(s => Math.Min(s, runner.MaxBatchSize)).Distinct().ToArray();
             foreach (var rows in warmUp) runner.WarmUp(rows, cancellationToken);
             sizes = warmUp.Length == 0 ? "(none)" : string.Join(", ", warmUp);

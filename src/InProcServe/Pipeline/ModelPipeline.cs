@@ -23,7 +23,8 @@ internal sealed class ModelPipeline<TRequest, TInput, TOutput, TResponse>
     private readonly string name;
     private readonly ModelVersions versions;
     private readonly CallRecorder recorder;
-    private readonly ModelHost host;
+    private readonly ILogger logger;
+    private readonly InProcServeMetrics metrics;
     private readonly KeyValuePair<string, object?> modelTag;
     private readonly IPreProcessor<TRequest, TInput>? pre;
     private readonly IPostProcessor<TOutput, TResponse>? post;
@@ -37,12 +38,13 @@ internal sealed class ModelPipeline<TRequest, TInput, TOutput, TResponse>
     /// <summary>The middleware chain, outermost first; null without middleware, so plain calls allocate no context.</summary>
     private readonly ModelCallDelegate<TRequest, TResponse>? chain;
 
-    internal ModelPipeline(string name, ModelVersions versions, CallRecorder recorder, ModelHost host, KeyValuePair<string, object?> modelTag, IPreProcessor<TRequest, TInput>? pre, IPostProcessor<TOutput, TResponse>? post, Func<TRequest, string?>? key, ShadowComparer<TRequest, TResponse>? comparer, IModelMiddleware<TRequest, TResponse>[] middleware)
+    internal ModelPipeline(string name, ModelVersions versions, CallRecorder recorder, ILogger logger, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, IPreProcessor<TRequest, TInput>? pre, IPostProcessor<TOutput, TResponse>? post, Func<TRequest, string?>? key, ShadowComparer<TRequest, TResponse>? comparer, IModelMiddleware<TRequest, TResponse>[] middleware)
     {
         this.name = name;
         this.versions = versions;
         this.recorder = recorder;
-        this.host = host;
+        this.logger = logger;
+        this.metrics = metrics;
         this.modelTag = modelTag;
         this.pre = pre;
         this.post = post;
@@ -292,7 +294,7 @@ internal sealed class ModelPipeline<TRequest, TInput, TOutput, TResponse>
         catch (Exception error)
         {
             outcome = "error";
-            Log.ShadowCallFailed(host.Logger, name, shadow.Version.Version, version, error);
+            Log.ShadowCallFailed(logger, name, shadow.Version.Version, version, error);
         }
         finally
         {
@@ -307,13 +309,13 @@ internal sealed class ModelPipeline<TRequest, TInput, TOutput, TResponse>
         try
         {
             var agreed = compare.Agree?.Invoke(response, shadowResponse);
-            if (agreed == false) host.Metrics.ShadowDisagreements.Add(1, modelTag, shadow.Tag);
+            if (agreed == false) metrics.ShadowDisagreements.Add(1, modelTag, shadow.Tag);
             compare.OnCompared?.Invoke(new(request, response, shadowResponse, version, shadow.Version, agreed));
             return true;
         }
         catch (Exception error)
         {
-            Log.ShadowComparisonFailed(host.Logger, name, version, shadow.Version, error);
+            Log.ShadowComparisonFailed(logger, name, version, shadow.Version, error);
             return false;
         }
     }
