@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using InProcServe.AspNetCore;
 using InProcServe.Tests.TestSupport;
 
 namespace InProcServe.AspNetCore.Tests.OpenInference;

@@ -207,7 +207,7 @@ public sealed class ScaffoldRoundTripTests
         {
             var value = properties[next++].GetValue(result)!;
             var data = value as Array ?? Flat(value);
-            long[] shape = output.Shape.Length == 0 ? []
+            var shape = output.Shape.Length == 0 ? []
                 : next < properties.Count && properties[next].Name.EndsWith("Shape", StringComparison.Ordinal) && properties[next].PropertyType == typeof(long[]) ? (long[])properties[next++].GetValue(result)!
                 : [.. output.Shape];
             outputs[output.Name] = new HostTensor(output.ElementType, shape, data);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using InProcServe.Tests.TestSupport;
 
 namespace InProcServe.Tests.Contracts;

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
 
 namespace InProcServe.Tests.Hosting;
 
