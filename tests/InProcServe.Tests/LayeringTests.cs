@@ -17,8 +17,9 @@ public sealed partial class LayeringTests
         ["Contracts"] = ["Sessions", "Tensors", "Diagnostics"],
         ["Batching"] = ["Contracts", "Sessions", "Tensors", "Diagnostics"],
         ["Lifecycle"] = ["Contracts", "Sessions", "Tensors", "Diagnostics"],
+        ["Sequences"] = ["Sessions", "Tensors", "Diagnostics"],
         ["Pipeline"] = ["Batching", "Contracts", "Lifecycle", "Sessions", "Tensors", "Diagnostics"],
-        ["Hosting"] = ["Pipeline", "Batching", "Contracts", "Lifecycle", "Sessions", "Tensors", "Diagnostics"],
+        ["Hosting"] = ["Pipeline", "Sequences", "Batching", "Contracts", "Lifecycle", "Sessions", "Tensors", "Diagnostics"],
     };
 
     [Fact]
