@@ -91,7 +91,15 @@ public sealed class ExecutionLane : IDisposable
     /// <exception cref="ArgumentException">The inputs don't fit the model (see <see cref="ModelSession.Run(ReadOnlySpan{NamedTensor}, CancellationToken)"/>).</exception>
     /// <exception cref="QueueFullException">The model already has <c>1024</c> untyped requests waiting on this lane.</exception>
     /// <exception cref="ObjectDisposedException">The lane or the session was disposed.</exception>
-    public Task<RunOutputs> RunAsync(ModelSession session, NamedTensor[] inputs, string[] outputNames, CancellationToken cancellationToken = default)
+    public Task<RunOutputs> RunAsync(ModelSession session, NamedTensor[] inputs, string[] outputNames, CancellationToken cancellationToken = default) =>
+        RunAsync(session, inputs, outputNames, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="RunAsync(ModelSession, NamedTensor[], string[], CancellationToken)"/> for a hosted model's version:
+    /// the queue made on its first request joins at most <see cref="BatchingOptions.MaxBatchSize"/> rows, waits up to
+    /// <see cref="BatchingOptions.MaxDelay"/> for them, and tells the version's observer its waits and runs.
+    /// </summary>
+    internal Task<RunOutputs> RunAsync(ModelSession session, NamedTensor[] inputs, string[] outputNames, (BatchingOptions Batching, IBatchObserver Observer)? version, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(session);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -101,7 +109,7 @@ public sealed class ExecutionLane : IDisposable
         lock (gate)
         {
             ObjectDisposedException.ThrowIf(stopping, this);
-            queue = untyped.TryGetValue(session, out var existing) ? existing : untyped[session] = NewTensorQueue(session);
+            queue = untyped.TryGetValue(session, out var existing) ? existing : untyped[session] = NewTensorQueue(session, version);
         }
 
         var result = queue.Enqueue(inputs, outputNames, cancellationToken);
@@ -171,7 +179,7 @@ public sealed class ExecutionLane : IDisposable
     /// Makes and registers a session's untyped queue, and drops the empty queues of disposed sessions (versions
     /// replaced by a reload), so a long-lived lane doesn't collect them; called under <see cref="gate"/>.
     /// </summary>
-    private TensorQueue NewTensorQueue(ModelSession session)
+    private TensorQueue NewTensorQueue(ModelSession session, (BatchingOptions Batching, IBatchObserver Observer)? version)
     {
         foreach (var (old, oldQueue) in untyped.Where(e => e.Key.IsDisposed && e.Value.IsEmpty).ToList())
         {
@@ -179,7 +187,9 @@ public sealed class ExecutionLane : IDisposable
             queues = queues.Where(q => q != oldQueue).ToArray();
         }
 
-        var queue = new TensorQueue(session);
+        var queue = version is var (batching, observer)
+            ? new TensorQueue(session, batching.MaxBatchSize, batching.MaxDelay, observer)
+            : new TensorQueue(session);
         queues = [.. queues, queue];
         cursor = 0;
         return queue;

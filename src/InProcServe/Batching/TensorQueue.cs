@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
@@ -8,27 +9,37 @@ namespace InProcServe;
 /// request already holds a batch of rows. Requests waiting together are joined along the batch dimension into one
 /// run, as Triton's dynamic batcher joins requests, when the model batches (every input and every requested output
 /// has the same dynamic first dimension) and their other dimensions agree; the outputs are split back so each
-/// request gets its own rows. Bounded like the typed queues; a canceled request that is still queued never runs.
+/// request gets its own rows, up to the model's MaxBatchSize rows, waiting at most its MaxDelay for more to come, as the
+/// typed batcher does. Bounded like the typed queues; a canceled request that is still queued never runs.
 /// </summary>
 internal sealed class TensorQueue : LaneQueue
 {
     /// <summary>The most untyped requests a model may have waiting on a lane.</summary>
     internal const int Capacity = 1024;
 
-    /// <summary>The most rows one joined run takes (the typed batcher's default batch size).</summary>
-    internal const int MaxJoinedRows = 64;
+    /// <summary>The most rows one joined run takes when the model's options don't say (the typed batcher's default batch size).</summary>
+    internal const int DefaultMaxRows = 64;
 
     private readonly Channel<Job> channel = Channel.CreateBounded<Job>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.Wait });
 
     /// <summary>The symbolic name of the first dimension every input and output shares, or null when the model doesn't batch that way.</summary>
     private readonly string? batchDimension;
 
+    /// <summary>The most rows one joined run takes.</summary>
+    private readonly int maxRows;
+
+    /// <summary>How long the oldest request waits for others to join it, in stopwatch ticks; 0 runs it at once.</summary>
+    private readonly long maxDelay;
+
     private volatile ObjectDisposedException? closed;
     private long runs;
 
-    internal TensorQueue(ModelSession session)
+    internal TensorQueue(ModelSession session, int maxRows = DefaultMaxRows, TimeSpan maxDelay = default, IBatchObserver? observer = null)
     {
         Session = session;
+        this.maxRows = maxRows;
+        this.maxDelay = (long)(maxDelay.TotalSeconds * Stopwatch.Frequency);
+        Observer = observer;
         var first = session.Inputs.Concat(session.Outputs).Select(t => t.Shape.Length > 0 && t.Shape[0] < 0 ? t.DimensionNames[0] : null).Distinct().ToArray();
         batchDimension = first is [{ } name] ? name : null;
     }
@@ -46,10 +57,13 @@ internal sealed class TensorQueue : LaneQueue
     /// <summary>How many runs the queue made (a joined run counts once): how tests see that requests were joined.</summary>
     internal long Runs => Interlocked.Read(ref runs);
 
+    /// <summary>What measures the queue's waits and runs (the version's metrics); null measures nothing.</summary>
+    internal IBatchObserver? Observer { get; }
+
     internal Task<RunOutputs> Enqueue(NamedTensor[] inputs, string[] outputNames, CancellationToken cancellationToken)
     {
         if (closed is { } reason) return Task.FromException<RunOutputs>(new ObjectDisposedException(reason.ObjectName, reason.Message));
-        var job = new Job(inputs, outputNames, cancellationToken, RowsOf(inputs, outputNames));
+        var job = new Job(inputs, outputNames, cancellationToken, RowsOf(inputs, outputNames), maxDelay != 0 || Observer?.TimesQueue == true ? Stopwatch.GetTimestamp() : 0);
         if (!channel.Writer.TryWrite(job))
         {
             return Task.FromException<RunOutputs>(closed is null ? new QueueFullException(Session.Name, Capacity) : new ObjectDisposedException(closed.ObjectName, closed.Message));
@@ -60,9 +74,15 @@ internal sealed class TensorQueue : LaneQueue
 
     internal override bool IsReady(long now, out long readyAt)
     {
-        var ready = channel.Reader.Count > 0;
-        readyAt = ready ? now : long.MaxValue;
-        return ready;
+        if (!channel.Reader.TryPeek(out var oldest))
+        {
+            readyAt = long.MaxValue;
+            return false;
+        }
+
+        // Ready once the oldest waited its delay, or as many requests wait as a full run's rows (each holds one or more).
+        readyAt = maxDelay == 0 || channel.Reader.Count >= maxRows ? now : oldest.EnqueuedAt + maxDelay;
+        return readyAt <= now;
     }
 
     internal override void RunBatch(LaneWorker worker)
@@ -79,10 +99,10 @@ internal sealed class TensorQueue : LaneQueue
         var joined = new List<Job> { first };
         var rows = first.Rows;
         Job? other = null;
-        while (rows < MaxJoinedRows && channel.Reader.TryPeek(out var next) && next.Rows > 0 && rows + next.Rows <= MaxJoinedRows && Joins(first, next))
+        while (rows < maxRows && channel.Reader.TryPeek(out var next) && next.Rows > 0 && rows + next.Rows <= maxRows && Joins(first, next))
         {
             if (!channel.Reader.TryRead(out var taken)) break;
-            if (taken.Rows > 0 && rows + taken.Rows <= MaxJoinedRows && Joins(first, taken))
+            if (taken.Rows > 0 && rows + taken.Rows <= maxRows && Joins(first, taken))
             {
                 joined.Add(taken);
                 rows += taken.Rows;
@@ -126,7 +146,9 @@ internal sealed class TensorQueue : LaneQueue
         try
         {
             Interlocked.Increment(ref runs);
+            var started = Dequeued([job]);
             var outputs = Session.Run(job.Inputs, job.OutputNames, job.CancellationToken);
+            Observer?.BatchRan(Math.Max(job.Rows, 1), Stopwatch.GetTimestamp() - started);
             if (!job.Completion.TrySetResult(outputs)) outputs.Dispose();
         }
         catch (Exception error)
@@ -170,7 +192,9 @@ internal sealed class TensorQueue : LaneQueue
             }
 
             Interlocked.Increment(ref runs);
+            var started = Dequeued(jobs);
             outputs = RunUntilAllCanceled(inputs, jobs);
+            Observer?.BatchRan(rows, Stopwatch.GetTimestamp() - started);
             if (outputs.Any(output => output.Value.Shape.Length == 0 || output.Value.Shape[0] != rows || output.Value.ElementType == TensorElementType.String))
             {
                 throw new InvalidOperationException("An output does not hold one row per input row.");
@@ -229,6 +253,21 @@ internal sealed class TensorQueue : LaneQueue
         }
     }
 
+    /// <summary>Tells the observer how long each job waited; returns now, when the run starts.</summary>
+    private long Dequeued(IEnumerable<Job> jobs)
+    {
+        var now = Stopwatch.GetTimestamp();
+        if (Observer is { } observer)
+        {
+            foreach (var job in jobs)
+            {
+                if (job.EnqueuedAt != 0) observer.Dequeued(now - job.EnqueuedAt);
+            }
+        }
+
+        return now;
+    }
+
     /// <summary>Rows [first, first + count) of every output, copied into tensors the caller owns.</summary>
     private static RunOutputs Slice(RunOutputs outputs, int first, int count)
     {
@@ -261,7 +300,7 @@ internal sealed class TensorQueue : LaneQueue
             rows = value.Shape[0];
         }
 
-        return rows is > 0 and <= MaxJoinedRows ? (int)rows : 0;
+        return rows > 0 && rows <= maxRows ? (int)rows : 0;
     }
 
     /// <summary>Whether two joinable requests can share a run: the same outputs, and inputs that agree past the first dimension.</summary>
@@ -277,7 +316,7 @@ internal sealed class TensorQueue : LaneQueue
         return true;
     }
 
-    private sealed record Job(NamedTensor[] Inputs, string[] OutputNames, CancellationToken CancellationToken, int Rows)
+    private sealed record Job(NamedTensor[] Inputs, string[] OutputNames, CancellationToken CancellationToken, int Rows, long EnqueuedAt)
     {
         internal TaskCompletionSource<RunOutputs> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

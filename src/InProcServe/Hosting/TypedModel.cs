@@ -100,7 +100,7 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             var warmUp = options.EffectiveWarmUpSizes(runner.MaxBatchSize).Select(s => Math.Min(s, runner.MaxBatchSize)).Distinct().ToArray();
             foreach (var rows in warmUp) runner.WarmUp(rows, cancellationToken);
             sizes = warmUp.Length == 0 ? "(none)" : string.Join(", ", warmUp);
-            return new ContractVersion<TInput, TOutput>(version, session, modelLane, runner, batcher, Host.Metrics, ModelTag, CreateMonitor(options.Monitoring));
+            return new ContractVersion<TInput, TOutput>(version, session, modelLane, options.Batching.Clone(), runner, batcher, Host.Metrics, ModelTag, CreateMonitor(options.Monitoring));
         }
         catch
         {

@@ -26,7 +26,7 @@ internal sealed class UntypedModel(string name, ModelHost host, bool fromReposit
     {
         // No contract, so no rows to warm with: the first calls pay for ONNX Runtime's first run.
         sizes = "(none: no contract)";
-        return new PipelineVersion(version, session, modelLane, Host.Metrics, ModelTag);
+        return new PipelineVersion(version, session, modelLane, options.Batching.Clone(), Host.Metrics, ModelTag);
     }
 
     /// <summary>The definition of every untyped model: tensors in, outputs out, no services of its own.</summary>

@@ -13,10 +13,11 @@ internal class PipelineVersion : ServingVersion, IBatchObserver
     private readonly InProcServeMetrics metrics;
     private readonly KeyValuePair<string, object?> modelTag;
 
-    internal PipelineVersion(long version, ModelSession session, ExecutionLane lane, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
+    internal PipelineVersion(long version, ModelSession session, ExecutionLane lane, BatchingOptions batching, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
         : base(version, session)
     {
         Lane = lane;
+        Batching = batching;
         this.metrics = metrics;
         this.modelTag = modelTag;
     }
@@ -24,11 +25,14 @@ internal class PipelineVersion : ServingVersion, IBatchObserver
     /// <summary>The lane its batches run on.</summary>
     internal ExecutionLane Lane { get; }
 
+    /// <summary>The model's batching options: untyped calls are joined up to its MaxBatchSize rows, waiting up to its MaxDelay.</summary>
+    internal BatchingOptions Batching { get; }
+
     internal override int QueueCapacity => TensorQueue.Capacity;
 
     internal override int QueueLength => Lane.UntypedQueueOf(Session)?.Length ?? 0;
 
-    internal override int MaxBatchSize => TensorQueue.MaxJoinedRows;
+    internal override int MaxBatchSize => Batching.MaxBatchSize;
 
     internal override VersionMonitor? Monitor => null;
 
@@ -56,8 +60,8 @@ internal sealed class ContractVersion<TInput, TOutput> : PipelineVersion
     where TInput : IModelInput<TInput>
     where TOutput : IModelOutput<TOutput>
 {
-    internal ContractVersion(long version, ModelSession session, ExecutionLane lane, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
-        : base(version, session, lane, metrics, modelTag)
+    internal ContractVersion(long version, ModelSession session, ExecutionLane lane, BatchingOptions batching, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
+        : base(version, session, lane, batching, metrics, modelTag)
     {
         Runner = runner;
         Batcher = batcher;

@@ -28,7 +28,8 @@ internal sealed class UntypedCalls(ModelVersions versions, CallRecorder recorder
             {
                 var session = served.Session;
                 var names = outputNames is { Count: > 0 } ? outputNames.ToArray() : AllOutputs(session);
-                outputs = await ((PipelineVersion)served).Lane.RunAsync(session, inputs as NamedTensor[] ?? [.. inputs], names, cancellationToken).ConfigureAwait(false);
+                var serving = (PipelineVersion)served;
+                outputs = await serving.Lane.RunAsync(session, inputs as NamedTensor[] ?? [.. inputs], names, (serving.Batching, serving), cancellationToken).ConfigureAwait(false);
             }
             finally
             {

@@ -36,6 +36,54 @@ public sealed class UntypedModelTests
     }
 
     [Fact]
+    public async Task Untyped_calls_waiting_together_are_joined_up_to_MaxBatchSize_and_each_gets_its_own_rows()
+    {
+        // A delay far longer than the test: only a full batch of 8 rows can start a run.
+        using var host = TestHost.Builder(
+            ("InProcServe:Models:sum:Path", TestModels.Path("multi_io")),
+            ("InProcServe:Models:sum:Batching:MaxBatchSize", "8"),
+            ("InProcServe:Models:sum:Batching:MaxDelay", "00:00:10")).Build();
+        using var metrics = new MetricCollector(host.Services);
+        await host.StartAsync();
+        var model = host.Services.GetRequiredService<ModelCatalog>()["sum"];
+
+        var calls = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+        {
+            float[] a = [i, i + 0.5f, -i, 2 * i];
+            float[] b = [100, 200 + i, 300, -i];
+            using var left = TensorValue.Create(a, [1, 4]);
+            using var right = TensorValue.Create(b, [1, 4]);
+            var (outputs, _) = await model.RunAsync([("a", left), ("b", right)], ["sum"]);
+            using (outputs)
+            {
+                Assert.Equal(a.Zip(b, (x, y) => x + y), outputs["sum"].GetSpan<float>().ToArray());
+            }
+        })).ToArray();
+        await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal([8.0], metrics.Values("inprocserve.batch.size", ("inprocserve.model.name", "sum")));
+        Assert.Equal(8, metrics.Sum("inprocserve.requests", ("inprocserve.model.name", "sum"), ("inprocserve.outcome", "ok")));
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task A_lone_untyped_call_runs_once_the_models_MaxDelay_is_over()
+    {
+        using var host = TestHost.Builder(
+            ("InProcServe:Models:sum:Path", TestModels.Path("multi_io")),
+            ("InProcServe:Models:sum:Batching:MaxDelay", "00:00:00.100")).Build();
+        await host.StartAsync();
+        var model = host.Services.GetRequiredService<ModelCatalog>()["sum"];
+        var file = TestModels.Reference("multi_io");
+        var started = Stopwatch.StartNew();
+
+        await AssertAnswers(model, file.Cases[0], file.Tolerance);
+
+        Assert.True(started.Elapsed >= TimeSpan.FromMilliseconds(99), $"ran after {started.Elapsed.TotalMilliseconds} ms, before its 100 ms delay");
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task A_repository_serves_every_model_that_loads_and_reports_the_one_that_fails_as_not_ready()
     {
         using var repository = new TemporaryFolder();
