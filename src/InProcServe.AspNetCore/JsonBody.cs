@@ -77,6 +77,7 @@ internal sealed class JsonBody : IDisposable
     internal static async Task<JsonBody> ReadAsync(HttpRequest request, int maxBytes, long maxValues, int maxDepth, LargeBodyGate gate, string expected, CancellationToken cancellationToken, int? headerLength = null)
     {
         if (request.ContentLength > maxBytes) throw BodyError.TooLarge(maxBytes);
+        if (headerLength > request.ContentLength) throw HeaderPastBody(headerLength.Value, request.ContentLength.Value);
         LargeBodyGate? held = null;
         if (request.ContentLength > gate.Threshold) held = gate.Enter();
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBytes);
@@ -124,6 +125,7 @@ internal sealed class JsonBody : IDisposable
                 length += (int)data.Length;
                 reader.AdvanceTo(data.End);
                 if (held is null && length > gate.Threshold) held = gate.Enter();
+                if (result.IsCompleted && headerLength > length) throw HeaderPastBody(headerLength.Value, length);
                 if (!jsonRead)
                 {
                     // Past a binary body's header, the bytes are tensor data: the JSON is scanned up to its declared end.
@@ -132,11 +134,6 @@ internal sealed class JsonBody : IDisposable
                 }
 
                 if (result.IsCompleted) break;
-            }
-
-            if (headerLength > length)
-            {
-                throw new BodyError(StatusCodes.Status400BadRequest, $"The Inference-Header-Content-Length header gives the JSON header as {headerLength} bytes, but the whole body has {length}.");
             }
 
             var json = buffer.AsSpan(0, Math.Min(length, jsonEnd));
@@ -155,6 +152,9 @@ internal sealed class JsonBody : IDisposable
             throw;
         }
     }
+
+    private static BodyError HeaderPastBody(int headerLength, long length) =>
+        new(StatusCodes.Status400BadRequest, $"The Inference-Header-Content-Length header gives the JSON header as {headerLength} bytes, but the whole body has {length}.");
 
     /// <summary>
     /// Checks the JSON syntax of the bytes not yet scanned, carrying the reader's state from chunk to chunk. Once the
