@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Unicode;
-using InProcServe.Tensors;
 
 namespace InProcServe;
 
@@ -11,21 +11,32 @@ namespace InProcServe;
 /// <c>raw_output_contents</c>. The elements are flat and row-major with no padding, little-endian (every platform .NET
 /// runs on here); FP16 and BF16 as their 2 raw bytes; BOOL one byte, 0 or 1; BYTES as each element's length (4 bytes,
 /// little-endian) before its bytes. Strings are UTF-8 text in ONNX Runtime, so BYTES elements must be valid UTF-8.
+/// Only <see cref="TensorValue"/>'s public API is used, so any assembly that compiles this file can use it.
 /// </summary>
 internal static class BinaryTensors
 {
     /// <summary>The tensor's elements in binary form.</summary>
     /// <exception cref="NotSupportedException">The tensor's element type has no binary form here.</exception>
-    internal static byte[] Encode(TensorValue value)
+    internal static byte[] Encode(TensorValue value) => value.ElementType switch
     {
-        if (value.ElementType == TensorElementType.String) return EncodeStrings(value.GetStrings());
-        if (DataTypes.Size(value.ElementType) == 0 || TensorElement.SizeOf(value.ElementType) == 0)
-        {
-            throw new NotSupportedException($"A {value} tensor has no binary form in the Open Inference Protocol.");
-        }
+        TensorElementType.String => EncodeStrings(value.GetStrings()),
+        TensorElementType.Float => Bytes<float>(value),
+        TensorElementType.Double => Bytes<double>(value),
+        TensorElementType.Float16 => Bytes<Half>(value),
+        TensorElementType.Int8 => Bytes<sbyte>(value),
+        TensorElementType.Int16 => Bytes<short>(value),
+        TensorElementType.Int32 => Bytes<int>(value),
+        TensorElementType.Int64 => Bytes<long>(value),
+        TensorElementType.UInt8 => Bytes<byte>(value),
+        TensorElementType.UInt16 => Bytes<ushort>(value),
+        TensorElementType.UInt32 => Bytes<uint>(value),
+        TensorElementType.UInt64 => Bytes<ulong>(value),
+        TensorElementType.Bool => Bytes<bool>(value),
+        _ => throw new NotSupportedException($"A {value} tensor has no binary form in the Open Inference Protocol."),
+    };
 
-        return value.Bytes.ToArray();
-    }
+    private static byte[] Bytes<T>(TensorValue value)
+        where T : unmanaged => MemoryMarshal.AsBytes(value.GetSpan<T>()).ToArray();
 
     private static byte[] EncodeStrings(string[] values)
     {
@@ -59,14 +70,9 @@ internal static class BinaryTensors
         var count = shape.Aggregate(1L, (product, dimension) => checked(product * dimension));
         if (type == TensorElementType.String) return TensorValue.CreateStrings(DecodeStrings(what, count, data), shape);
         var size = DataTypes.Size(type);
-        if (size == 0 || TensorElement.SizeOf(type) == 0)
+        if (size > 0 && data.Length != count * size)
         {
-            throw new NotSupportedException($"{what}: {DataTypes.Name(type) ?? TensorElement.Name(type)} elements can't be held in a tensor here.");
-        }
-
-        if (data.Length != count * size)
-        {
-            throw new InvalidDataException($"{what}: {DataTypes.Name(type)} {TensorElement.FormatShape(shape)} takes {count * size} bytes ({count} elements of {size}), but its binary data has {data.Length}.");
+            throw new InvalidDataException($"{what}: {DataTypes.Name(type)} [{string.Join(",", shape)}] takes {count * size} bytes ({count} elements of {size}), but its binary data has {data.Length}.");
         }
 
         if (type == TensorElementType.Bool && data.IndexOfAnyExcept((byte)0, (byte)1) is var bad and >= 0)
@@ -74,8 +80,30 @@ internal static class BinaryTensors
             throw new InvalidDataException($"{what}: BOOL element {bad} is the byte {data[bad]}; BOOL elements are 0 or 1.");
         }
 
-        var tensor = TensorValue.Allocate(type, shape);
-        data.CopyTo(tensor.Bytes);
+        return type switch
+        {
+            TensorElementType.Float => Tensor<float>(shape, data),
+            TensorElementType.Double => Tensor<double>(shape, data),
+            TensorElementType.Float16 => Tensor<Half>(shape, data),
+            TensorElementType.Int8 => Tensor<sbyte>(shape, data),
+            TensorElementType.Int16 => Tensor<short>(shape, data),
+            TensorElementType.Int32 => Tensor<int>(shape, data),
+            TensorElementType.Int64 => Tensor<long>(shape, data),
+            TensorElementType.UInt8 => Tensor<byte>(shape, data),
+            TensorElementType.UInt16 => Tensor<ushort>(shape, data),
+            TensorElementType.UInt32 => Tensor<uint>(shape, data),
+            TensorElementType.UInt64 => Tensor<ulong>(shape, data),
+            TensorElementType.Bool => Tensor<bool>(shape, data),
+            _ => throw new NotSupportedException($"{what}: {DataTypes.Name(type) ?? type.ToString()} elements can't be held in a tensor here."),
+        };
+    }
+
+    /// <summary>A tensor in ONNX Runtime's memory, filled with the data, whose length the caller checked.</summary>
+    private static TensorValue Tensor<T>(long[] shape, ReadOnlySpan<byte> data)
+        where T : unmanaged
+    {
+        var tensor = TensorValue.Allocate<T>(shape);
+        data.CopyTo(MemoryMarshal.AsBytes(tensor.GetSpan<T>()));
         return tensor;
     }
 

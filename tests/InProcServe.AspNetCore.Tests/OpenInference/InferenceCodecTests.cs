@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using InProcServe.AspNetCore;
+using InProcServe.Fuzz;
 using InProcServe.Tests.TestSupport;
 
 namespace InProcServe.AspNetCore.Tests.OpenInference;
@@ -32,7 +33,7 @@ public sealed class InferenceCodecTests
             foreach (var expected in testCase.Outputs)
             {
                 var actual = written[expected.Name];
-                Assert.Equal(OipType(expected.Type), actual.GetProperty("datatype").GetString());
+                Assert.Equal(FuzzCases.Datatype(expected.Type), actual.GetProperty("datatype").GetString());
                 Assert.Equal(expected.Shape, actual.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()));
                 var data = actual.GetProperty("data").EnumerateArray().ToArray();
                 Assert.Equal(expected.Data.Length, data.Length);
@@ -124,7 +125,7 @@ public sealed class InferenceCodecTests
     {
         var text = new StringBuilder($$"""{"id": "{{id}}", "inputs": [""");
         text.AppendJoin(", ", inputs.Select(t =>
-            $$"""{"name": "{{t.Name}}", "datatype": "{{OipType(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
+            $$"""{"name": "{{t.Name}}", "datatype": "{{FuzzCases.Datatype(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
         return text.Append("]}").ToString();
     }
 
@@ -140,12 +141,4 @@ public sealed class InferenceCodecTests
     }
 
     /// <summary>The reference files spell types as numpy does; the protocol has its own names.</summary>
-    private static string OipType(string numpy) => numpy switch
-    {
-        "float32" => "FP32",
-        "float64" => "FP64",
-        "float16" => "FP16",
-        "string" => "BYTES",
-        _ => numpy.ToUpperInvariant(),
-    };
 }

@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using InProcServe.AspNetCore.Tests.TestSupport;
+using InProcServe.Fuzz;
 using InProcServe.Tests.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace InProcServe.AspNetCore.Tests.OpenInference;
 
@@ -25,13 +25,13 @@ public sealed class OpenInferenceBinaryTests
     public async Task Binary_inputs_and_outputs_of_every_datatype_answer_what_numpy_computes(string model, string file)
     {
         var reference = TestModels.Reference(file);
-        await using var host = await Start();
+        await using var host = await OpenInferenceHost.StartAsync();
         foreach (var testCase in reference.Cases)
         {
             var inputs = testCase.Inputs.Select(t => (Tensor: t, Bytes: RawTensors.Encode(t))).ToList();
             var json = $$"""{"id": "b-1", "inputs": [{{string.Join(", ", inputs.Select(i => BinaryInput(i.Tensor, i.Bytes.Length)))}}], "parameters": {"binary_data_output": true} }""";
 
-            var answer = await host.Client.PostAsync($"/v2/models/{model}/infer", Binary(json, [.. inputs.Select(i => i.Bytes)]));
+            var answer = await host.Http.PostAsync($"/v2/models/{model}/infer", Binary(json, [.. inputs.Select(i => i.Bytes)]));
 
             Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
             Assert.Equal("application/octet-stream", answer.Content.Headers.ContentType?.MediaType);
@@ -58,10 +58,10 @@ public sealed class OpenInferenceBinaryTests
     {
         var reference = TestModels.Reference("multi_io").Cases[0];
         var (a, b) = (reference.Inputs[0], reference.Inputs[1]);
-        await using var host = await Start();
+        await using var host = await OpenInferenceHost.StartAsync();
         var json = $$"""{"inputs": [{{BinaryInput(a, RawTensors.Encode(a).Length)}}, {"name": "b", "datatype": "FP32", "shape": [{{string.Join(",", b.Shape)}}], "data": [{{string.Join(",", b.Data.Select(d => d.GetRawText()))}}]}], "outputs": [{"name": "sum", "parameters": {"binary_data": true} }, {"name": "dot"}, {"name": "argmax", "parameters": {"binary_data": false} }]}""";
 
-        var answer = await host.Client.PostAsync("/v2/models/multi_io/infer", Binary(json, RawTensors.Encode(a)));
+        var answer = await host.Http.PostAsync("/v2/models/multi_io/infer", Binary(json, RawTensors.Encode(a)));
 
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         var (root, binary) = await Read(answer);
@@ -80,14 +80,14 @@ public sealed class OpenInferenceBinaryTests
     [Fact]
     public async Task Json_inputs_with_binary_outputs_and_tritons_sagemaker_content_type_are_served()
     {
-        await using var host = await Start();
+        await using var host = await OpenInferenceHost.StartAsync();
         var json = """{"inputs": [{"name": "a", "datatype": "FP32", "shape": [1, 4], "data": [1, 2, 3, 4]}, {"name": "b", "datatype": "FP32", "shape": [1, 4], "data": [1, 1, 1, 1]}], "outputs": [{"name": "sum", "parameters": {"binary_data": true}}]}""";
         var header = MultiIoJson.Replace("""{"name": "sum"}""", """{"name": "sum", "parameters": {"binary_data": true} }""");
         var sagemaker = new ByteArrayContent(Encoding.UTF8.GetBytes(header).Concat(Floats(1, 2, 3, 4)).Concat(Floats(1, 1, 1, 1)).ToArray());
         sagemaker.Headers.ContentType = MediaTypeHeaderValue.Parse($"application/vnd.sagemaker-triton.binary+json;json-header-size={Encoding.UTF8.GetByteCount(header)}");
 
-        var jsonIn = await host.Client.PostAsync("/v2/models/multi_io/infer", new StringContent(json, Encoding.UTF8, "application/json"));
-        var sagemakerIn = await host.Client.PostAsync("/v2/models/multi_io/infer", sagemaker);
+        var jsonIn = await host.Http.PostAsync("/v2/models/multi_io/infer", new StringContent(json, Encoding.UTF8, "application/json"));
+        var sagemakerIn = await host.Http.PostAsync("/v2/models/multi_io/infer", sagemaker);
 
         foreach (var answer in new[] { jsonIn, sagemakerIn })
         {
@@ -118,7 +118,7 @@ public sealed class OpenInferenceBinaryTests
     [MemberData(nameof(Malformed))]
     public async Task Malformed_binary_is_a_400_naming_what_was_expected_and_what_came(string model, string json, byte[] data, string? headerLength, string message)
     {
-        await using var host = await Start();
+        await using var host = await OpenInferenceHost.StartAsync();
         var content = Binary(json, data);
         if (headerLength is not null)
         {
@@ -126,7 +126,7 @@ public sealed class OpenInferenceBinaryTests
             content.Headers.Add("Inference-Header-Content-Length", headerLength);
         }
 
-        var answer = await host.Client.PostAsync($"/v2/models/{model}/infer", content);
+        var answer = await host.Http.PostAsync($"/v2/models/{model}/infer", content);
 
         Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
         Assert.StartsWith(message, await Error(answer));
@@ -136,11 +136,11 @@ public sealed class OpenInferenceBinaryTests
     [Fact]
     public async Task A_binary_body_without_its_header_length_is_a_400()
     {
-        await using var host = await Start();
+        await using var host = await OpenInferenceHost.StartAsync();
         var content = new ByteArrayContent(Encoding.UTF8.GetBytes(MultiIoJson).Concat(Floats(1, 2, 3, 4, 1, 1, 1, 1)).ToArray());
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
 
-        var answer = await host.Client.PostAsync("/v2/models/multi_io/infer", content);
+        var answer = await host.Http.PostAsync("/v2/models/multi_io/infer", content);
 
         Assert.Equal(HttpStatusCode.BadRequest, answer.StatusCode);
         Assert.Equal("A binary body (application/octet-stream) needs the Inference-Header-Content-Length header: the length in bytes of the JSON that comes first.", await Error(answer));
@@ -149,7 +149,7 @@ public sealed class OpenInferenceBinaryTests
     [Fact]
     public async Task Binary_inputs_are_held_to_the_element_and_byte_limits()
     {
-        await using var host = await Start(o =>
+        await using var host = await OpenInferenceHost.StartAsync(configure: o =>
         {
             o.MaxElementsPerRequest = 100;
             o.MaxRequestBodyBytes = 1500;
@@ -157,8 +157,8 @@ public sealed class OpenInferenceBinaryTests
         var elements = MultiIoJson.Replace("[1, 4]", "[26, 4]").Replace("16}", "416}");
         var bytes = """{"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 1], "parameters": {"binary_data_size": 1500}}]}""";
 
-        var overElements = await host.Client.PostAsync("/v2/models/multi_io/infer", Binary(elements, new byte[832]));
-        var overBytes = await host.Client.PostAsync("/v2/models/dynamic/infer", Binary(bytes, new byte[1500]));
+        var overElements = await host.Http.PostAsync("/v2/models/multi_io/infer", Binary(elements, new byte[832]));
+        var overBytes = await host.Http.PostAsync("/v2/models/dynamic/infer", Binary(bytes, new byte[1500]));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, overElements.StatusCode);
         Assert.Equal("Input 'a': shape [26,4] is over the limit of 100 elements left for this request.", await Error(overElements));
@@ -167,15 +167,15 @@ public sealed class OpenInferenceBinaryTests
         await AssertServes(host);
     }
 
-    private static async Task AssertServes(WebHost host)
+    private static async Task AssertServes(OpenInferenceHost host)
     {
-        var answer = await host.Client.PostAsync("/v2/models/multi_io/infer", Binary(MultiIoJson, Floats(1, 2, 3, 4, 1, 1, 1, 1)));
+        var answer = await host.Http.PostAsync("/v2/models/multi_io/infer", Binary(MultiIoJson, Floats(1, 2, 3, 4, 1, 1, 1, 1)));
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal("""{"model_name":"multi_io","model_version":"1","outputs":[{"name":"sum","datatype":"FP32","shape":[1,4],"data":[2,3,4,5]}]}""", await answer.Content.ReadAsStringAsync());
     }
 
     private static string BinaryInput(ReferenceTensor tensor, int bytes) =>
-        $$$"""{"name": "{{{tensor.Name}}}", "datatype": "{{{RawTensors.Datatype(tensor.Type)}}}", "shape": [{{{string.Join(",", tensor.Shape)}}}], "parameters": {"binary_data_size": {{{bytes}}}}}""";
+        $$$"""{"name": "{{{tensor.Name}}}", "datatype": "{{{FuzzCases.Datatype(tensor.Type)}}}", "shape": [{{{string.Join(",", tensor.Shape)}}}], "parameters": {"binary_data_size": {{{bytes}}}}}""";
 
     /// <summary>A binary body: the JSON, then the data, with the JSON's length in Inference-Header-Content-Length.</summary>
     private static ByteArrayContent Binary(string json, params byte[][] data)
@@ -199,21 +199,4 @@ public sealed class OpenInferenceBinaryTests
 
     private static async Task<string> Error(HttpResponseMessage answer) =>
         JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
-
-    private static Task<WebHost> Start(Action<OpenInferenceOptions>? configure = null) =>
-        WebHost.StartAsync(
-            builder =>
-            {
-                builder.Services.AddModel<Scoring>().AddPreProcessor<ScoringPre>().AddPostProcessor<ScoringPost>();
-                builder.Services.AddOpenInferenceProtocol(configure);
-            },
-            app => app.MapOpenInferenceProtocol(),
-            new Dictionary<string, string?>
-            {
-                ["InProcServe:Models:multi_io:Path"] = TestModels.Path("multi_io"),
-                ["InProcServe:Models:all_types:Path"] = TestModels.Path("all_types"),
-                ["InProcServe:Models:strings:Path"] = TestModels.Path("strings"),
-                ["InProcServe:Models:images:Path"] = TestModels.Path("images"),
-                ["InProcServe:Models:dynamic:Path"] = TestModels.Path("dynamic"),
-            });
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using InProcServe.AspNetCore.Tests.TestSupport;
+using InProcServe.Fuzz;
 using InProcServe.Tests.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,7 +49,7 @@ public sealed class OpenInferenceEndpointTests
         {
             var request = new StringBuilder("""{"id": "42", "inputs": [""");
             request.AppendJoin(", ", testCase.Inputs.Select(t =>
-                $$"""{"name": "{{t.Name}}", "datatype": "{{RawTensors.Datatype(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
+                $$"""{"name": "{{t.Name}}", "datatype": "{{FuzzCases.Datatype(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
             request.Append("]}");
 
             var answer = await host.Client.PostAsync($"/v2/models/{model}/infer", new StringContent(request.ToString(), Encoding.UTF8, "application/json"));

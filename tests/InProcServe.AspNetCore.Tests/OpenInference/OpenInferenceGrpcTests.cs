@@ -2,6 +2,7 @@ using System.Globalization;
 using Google.Protobuf;
 using Grpc.Core;
 using InProcServe.AspNetCore.Tests.TestSupport;
+using InProcServe.Fuzz;
 using InProcServe.Protocol.Grpc;
 using InProcServe.Tests.TestSupport;
 
@@ -19,8 +20,8 @@ public sealed class OpenInferenceGrpcTests
     [InlineData(true)]
     public async Task Every_rpc_answers_over_the_test_server_and_over_loopback_http2(bool loopback)
     {
-        await using var host = await GrpcHost.StartAsync(loopback);
-        var client = host.Client;
+        await using var host = await OpenInferenceHost.StartAsync(loopback);
+        var client = host.Grpc;
 
         Assert.True((await client.ServerLiveAsync(new ServerLiveRequest())).Live);
         Assert.True((await client.ServerReadyAsync(new ServerReadyRequest())).Ready);
@@ -48,9 +49,9 @@ public sealed class OpenInferenceGrpcTests
     [InlineData("dynamic", "dynamic")]
     public async Task Raw_input_contents_answer_what_numpy_computes(string model, string file)
     {
-        await using var host = await GrpcHost.StartAsync();
+        await using var host = await OpenInferenceHost.StartAsync();
 
-        await AssertAnswers(host.Client, model, file, raw: true);
+        await AssertAnswers(host.Grpc, model, file, raw: true);
     }
 
     [Theory]
@@ -60,9 +61,9 @@ public sealed class OpenInferenceGrpcTests
     [InlineData("images", "images")]
     public async Task Typed_contents_answer_what_numpy_computes(string model, string file)
     {
-        await using var host = await GrpcHost.StartAsync();
+        await using var host = await OpenInferenceHost.StartAsync();
 
-        await AssertAnswers(host.Client, model, file, raw: false);
+        await AssertAnswers(host.Grpc, model, file, raw: false);
     }
 
     public static TheoryData<string, StatusCode, string> Errors => new()
@@ -88,24 +89,24 @@ public sealed class OpenInferenceGrpcTests
     [MemberData(nameof(Errors))]
     public async Task Errors_have_the_code_of_their_rest_status_and_its_message_and_the_model_serves_on(string request, StatusCode code, string message)
     {
-        await using var host = await GrpcHost.StartAsync();
+        await using var host = await OpenInferenceHost.StartAsync();
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => host.Client.ModelInferAsync(BadRequest(request)).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => host.Grpc.ModelInferAsync(BadRequest(request)).ResponseAsync);
 
         Assert.Equal(code, error.StatusCode);
         Assert.Equal(message, error.Status.Detail);
-        await AssertAnswers(host.Client, "multi_io", "multi_io", raw: true);
+        await AssertAnswers(host.Grpc, "multi_io", "multi_io", raw: true);
     }
 
     [Fact]
     public async Task Unknown_models_are_not_found_on_every_model_rpc_and_listed_only_when_configured()
     {
-        await using var host = await GrpcHost.StartAsync();
-        await using var listing = await GrpcHost.StartAsync(configure: o => o.ListModelsInErrors = true);
+        await using var host = await OpenInferenceHost.StartAsync();
+        await using var listing = await OpenInferenceHost.StartAsync(configure: o => o.ListModelsInErrors = true);
 
-        var ready = await Assert.ThrowsAsync<RpcException>(() => host.Client.ModelReadyAsync(new ModelReadyRequest { Name = "nope" }).ResponseAsync);
-        var metadata = await Assert.ThrowsAsync<RpcException>(() => host.Client.ModelMetadataAsync(new ModelMetadataRequest { Name = "multi_io", Version = "2" }).ResponseAsync);
-        var listed = await Assert.ThrowsAsync<RpcException>(() => listing.Client.ModelMetadataAsync(new ModelMetadataRequest { Name = "nope" }).ResponseAsync);
+        var ready = await Assert.ThrowsAsync<RpcException>(() => host.Grpc.ModelReadyAsync(new ModelReadyRequest { Name = "nope" }).ResponseAsync);
+        var metadata = await Assert.ThrowsAsync<RpcException>(() => host.Grpc.ModelMetadataAsync(new ModelMetadataRequest { Name = "multi_io", Version = "2" }).ResponseAsync);
+        var listed = await Assert.ThrowsAsync<RpcException>(() => listing.Grpc.ModelMetadataAsync(new ModelMetadataRequest { Name = "nope" }).ResponseAsync);
 
         Assert.Equal((StatusCode.NotFound, "No model named 'nope'."), (ready.StatusCode, ready.Status.Detail));
         Assert.Equal((StatusCode.NotFound, "Model 'multi_io' has no version '2'. Versions served: 1."), (metadata.StatusCode, metadata.Status.Detail));
@@ -115,7 +116,7 @@ public sealed class OpenInferenceGrpcTests
     [Fact]
     public async Task Requests_over_the_element_or_message_limits_are_resource_exhausted()
     {
-        await using var host = await GrpcHost.StartAsync(configure: o =>
+        await using var host = await OpenInferenceHost.StartAsync(configure: o =>
         {
             o.MaxElementsPerRequest = 100;
             o.MaxRequestBodyBytes = 4096;
@@ -124,14 +125,14 @@ public sealed class OpenInferenceGrpcTests
         var bytes = MultiIo(rows: 1);
         bytes.Id = new string('x', 5000);
 
-        var overElements = await Assert.ThrowsAsync<RpcException>(() => host.Client.ModelInferAsync(elements).ResponseAsync);
-        var overBytes = await Assert.ThrowsAsync<RpcException>(() => host.Client.ModelInferAsync(bytes).ResponseAsync);
+        var overElements = await Assert.ThrowsAsync<RpcException>(() => host.Grpc.ModelInferAsync(elements).ResponseAsync);
+        var overBytes = await Assert.ThrowsAsync<RpcException>(() => host.Grpc.ModelInferAsync(bytes).ResponseAsync);
 
         Assert.Equal(StatusCode.ResourceExhausted, overElements.StatusCode);
         Assert.Equal("Input 'a': shape [26,4] is over the limit of 100 elements left for this request.", overElements.Status.Detail);
         Assert.Equal(StatusCode.ResourceExhausted, overBytes.StatusCode);
         Assert.StartsWith("Received message exceeds the maximum configured message size", overBytes.Status.Detail);
-        await AssertAnswers(host.Client, "multi_io", "multi_io", raw: true);
+        await AssertAnswers(host.Grpc, "multi_io", "multi_io", raw: true);
     }
 
     [Theory]
@@ -143,7 +144,7 @@ public sealed class OpenInferenceGrpcTests
         // (and then fail on its own deadline of a minute). The gRPC deadline is served over Kestrel's HTTP/2, which
         // ends a call past its deadline with a status; the test server, which can't reset a stream, aborts it, and
         // the client would hear that instead of DEADLINE_EXCEEDED if it came before its own timer.
-        await using var host = await GrpcHost.StartAsync(loopback: !byParameter, configuration: new Dictionary<string, string?>
+        await using var host = await OpenInferenceHost.StartAsync(loopback: !byParameter, configuration: new Dictionary<string, string?>
         {
             ["InProcServe:Lanes:cpu:Workers"] = "1",
             ["InProcServe:Models:slow:Path"] = TestModels.Path("slow"),
@@ -153,12 +154,12 @@ public sealed class OpenInferenceGrpcTests
         slow.RawInputContents.Add(ByteString.CopyFrom(BitConverter.GetBytes(1_000_000_000L)));
         if (byParameter) slow.Parameters["timeout"] = new InferParameter { Int64Param = 200_000 };
 
-        var error = await Assert.ThrowsAsync<RpcException>(() => host.Client.ModelInferAsync(slow, deadline: byParameter ? null : DateTime.UtcNow.AddMilliseconds(200)).ResponseAsync);
+        var error = await Assert.ThrowsAsync<RpcException>(() => host.Grpc.ModelInferAsync(slow, deadline: byParameter ? null : DateTime.UtcNow.AddMilliseconds(200)).ResponseAsync);
 
         Assert.Equal(StatusCode.DeadlineExceeded, error.StatusCode);
         if (byParameter) Assert.Equal("Model 'slow' did not answer within the request's deadline; the run was stopped.", error.Status.Detail);
         var reference = TestModels.Reference("multi_io").Cases[0];
-        var answer = await host.Client.ModelInferAsync(Request("multi_io", reference, raw: true), deadline: DateTime.UtcNow.AddMinutes(1));
+        var answer = await host.Grpc.ModelInferAsync(Request("multi_io", reference, raw: true), deadline: DateTime.UtcNow.AddMinutes(1));
         RawTensors.AssertMatches(reference.Outputs[0], answer.RawOutputContents[0].Span, TestModels.Reference("multi_io").Tolerance);
     }
 
@@ -178,7 +179,7 @@ public sealed class OpenInferenceGrpcTests
             for (var i = 0; i < testCase.Outputs.Count; i++)
             {
                 var expected = testCase.Outputs[i];
-                Assert.Equal(RawTensors.Datatype(expected.Type), answer.Outputs[i].Datatype);
+                Assert.Equal(FuzzCases.Datatype(expected.Type), answer.Outputs[i].Datatype);
                 Assert.Equal(expected.Shape, answer.Outputs[i].Shape);
                 Assert.Null(answer.Outputs[i].Contents);
                 RawTensors.AssertMatches(expected, answer.RawOutputContents[i].Span, reference.Tolerance);
@@ -191,7 +192,7 @@ public sealed class OpenInferenceGrpcTests
         var request = new ModelInferRequest { ModelName = model, Id = "case-1" };
         foreach (var input in testCase.Inputs)
         {
-            var tensor = Tensor(input.Name, RawTensors.Datatype(input.Type), input.Shape);
+            var tensor = Tensor(input.Name, FuzzCases.Datatype(input.Type), input.Shape);
             if (raw) request.RawInputContents.Add(ByteString.CopyFrom(RawTensors.Encode(input)));
             else tensor.Contents = Contents(input);
             request.Inputs.Add(tensor);

@@ -12,16 +12,6 @@ namespace InProcServe.AspNetCore.Tests.TestSupport;
 /// </summary>
 internal static class RawTensors
 {
-    /// <summary>The protocol's datatype for a reference's numpy type.</summary>
-    internal static string Datatype(string numpy) => numpy switch
-    {
-        "float32" => "FP32",
-        "float64" => "FP64",
-        "float16" => "FP16",
-        "string" => "BYTES",
-        _ => numpy.ToUpperInvariant(),
-    };
-
     /// <summary>A reference tensor's elements in binary form.</summary>
     internal static byte[] Encode(ReferenceTensor tensor) => tensor.Type switch
     {

@@ -13,24 +13,26 @@ namespace InProcServe.AspNetCore.Tests.TestSupport;
 /// configuration), with a gRPC client generated from the protocol's .proto: over the in-memory test server, or over
 /// loopback HTTP/2 without TLS (Kestrel on a free port, HTTP/2 only), as Triton's and KServe's clients connect.
 /// </summary>
-internal sealed class GrpcHost : IAsyncDisposable
+internal sealed class OpenInferenceHost : IAsyncDisposable
 {
     private readonly IAsyncDisposable host;
     private readonly GrpcChannel channel;
 
-    private GrpcHost(IAsyncDisposable host, GrpcChannel channel, IServiceProvider services)
+    private OpenInferenceHost(IAsyncDisposable host, HttpClient http, GrpcChannel channel)
     {
         this.host = host;
         this.channel = channel;
-        Services = services;
-        Client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        Http = http;
+        Grpc = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
     }
 
-    internal GRPCInferenceService.GRPCInferenceServiceClient Client { get; }
+    /// <summary>The gRPC client.</summary>
+    internal GRPCInferenceService.GRPCInferenceServiceClient Grpc { get; }
 
-    internal IServiceProvider Services { get; }
+    /// <summary>An HTTP/1.1 client for the REST endpoints (over the test server only: the loopback endpoint speaks HTTP/2 alone).</summary>
+    internal HttpClient Http { get; }
 
-    internal static async Task<GrpcHost> StartAsync(bool loopback = false, Action<OpenInferenceOptions>? configure = null, IDictionary<string, string?>? configuration = null)
+    internal static async Task<OpenInferenceHost> StartAsync(bool loopback = false, Action<OpenInferenceOptions>? configure = null, IDictionary<string, string?>? configuration = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -60,11 +62,11 @@ internal sealed class GrpcHost : IAsyncDisposable
         if (loopback)
         {
             var web = await LoopbackHost.StartAsync(Register, Map, settings);
-            return new GrpcHost(web, GrpcChannel.ForAddress(web.Address), web.Services);
+            return new OpenInferenceHost(web, web.Client, GrpcChannel.ForAddress(web.Address));
         }
 
         var test = await WebHost.StartAsync(Register, Map, settings);
-        return new GrpcHost(test, GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = test.CreateHandler() }), test.Services);
+        return new OpenInferenceHost(test, test.Client, GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = test.CreateHandler() }));
     }
 
     public async ValueTask DisposeAsync()
