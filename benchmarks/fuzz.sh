@@ -15,9 +15,7 @@ nice -n 10 dotnet build -c Release samples/FraudDetection.Api -v q -nologo >/dev
 nice -n 10 dotnet build -c Release benchmarks/InProcServe.Fuzz -v q -nologo >/dev/null
 
 log=$(mktemp)
-# The sample's endpoints come from its configuration (Kestrel:Endpoints), which --urls would not override.
-dotnet samples/FraudDetection.Api/bin/Release/net10.0/FraudDetection.Api.dll --Kestrel:Endpoints:Http:Url="$url" \
-  --Kestrel:Endpoints:Grpc:Url="http://127.0.0.1:$((port + 1))" \
+dotnet samples/FraudDetection.Api/bin/Release/net10.0/FraudDetection.Api.dll --urls "$url" \
   --InProcServe:Models:multi_io:Path="$root/models/multi_io.onnx" \
   --InProcServe:Models:slow:Path="$root/models/slow.onnx" \
   --InProcServe:Models:slow_own_lane:Path="$root/models/slow.onnx" --InProcServe:Models:slow_own_lane:Lane=slow \
