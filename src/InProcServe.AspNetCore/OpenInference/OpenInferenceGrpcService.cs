@@ -31,7 +31,7 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
         var (model, served) = Find(request.Name, request.Version);
-        if (served is null) throw Failure(StatusCodes.Status503ServiceUnavailable, OpenInferenceServer.NotReady(request.Name));
+        if (served is null) throw Failure(StatusCodes.Status503ServiceUnavailable, OpenInferenceServer.NotReady(request.Name), server.Options.RetryAfter);
         var response = new ModelMetadataResponse { Name = request.Name, Platform = OpenInferenceServer.Platform };
         response.Versions.AddRange(model.Versions.Select(v => v.Version.ToString(CultureInfo.InvariantCulture)));
         response.Inputs.AddRange(served.Value.Session.Inputs.Select(Metadata));
@@ -63,14 +63,14 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
         {
             // The gRPC deadline cancels the call's token, which Describe answers as a run stopped at its deadline.
             var (status, message) = server.Describe(error, request.ModelName);
-            throw Failure(status, message);
+            throw Failure(status, message, server.Options.RetryAfter);
         }
     }
 
     /// <summary>The model and version asked for; an empty version is none. An unknown one is NOT_FOUND, as REST's 404.</summary>
     private (OpenInferenceModels.ServedModel Model, (long Version, ModelSession Session)? Served) Find(string name, string version)
     {
-        if (OpenInferenceModels.Find(services, name, Version(version), out var model, out var served) is { } missing) throw Failure(missing.StatusCode, missing.Message);
+        if (OpenInferenceModels.Find(services, name, Version(version), out var model, out var served) is { } missing) throw Failure(missing.StatusCode, missing.Message, server.Options.RetryAfter);
         return (model, served);
     }
 
@@ -88,7 +88,7 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
     /// code gRPC clients retry, with <c>grpc-retry-pushback-ms</c> for REST's Retry-After; a request over the limits
     /// is RESOURCE_EXHAUSTED, as gRPC's own refusal of a message over its size limit.
     /// </summary>
-    private RpcException Failure(int status, string message)
+    internal static RpcException Failure(int status, string message, TimeSpan retryAfter)
     {
         var code = status switch
         {
@@ -101,7 +101,7 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
             _ => StatusCode.Unknown,
         };
         var trailers = new Metadata();
-        if (code == StatusCode.Unavailable) trailers.Add("grpc-retry-pushback-ms", ((long)server.Options.RetryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+        if (code == StatusCode.Unavailable) trailers.Add("grpc-retry-pushback-ms", ((long)retryAfter.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
         return new RpcException(new Status(code, message), trailers);
     }
 }

@@ -163,6 +163,23 @@ public sealed class OpenInferenceGrpcTests
         RawTensors.AssertMatches(reference.Outputs[0], answer.RawOutputContents[0].Span, TestModels.Reference("multi_io").Tolerance);
     }
 
+    [Theory]
+    [InlineData(400, StatusCode.InvalidArgument, null)]
+    [InlineData(404, StatusCode.NotFound, null)]
+    [InlineData(413, StatusCode.ResourceExhausted, null)]
+    [InlineData(429, StatusCode.Unavailable, "1500")]
+    [InlineData(503, StatusCode.Unavailable, "1500")]
+    [InlineData(504, StatusCode.DeadlineExceeded, null)]
+    [InlineData(500, StatusCode.Internal, null)]
+    public void Each_rest_status_is_a_grpc_code_with_the_same_message_and_a_retry_pushback_where_rest_has_Retry_After(int status, StatusCode code, string? pushback)
+    {
+        var error = OpenInferenceGrpcService.Failure(status, "Model 'm': the message.", TimeSpan.FromSeconds(1.5));
+
+        Assert.Equal(code, error.StatusCode);
+        Assert.Equal("Model 'm': the message.", error.Status.Detail);
+        Assert.Equal(pushback, error.Trailers.GetValue("grpc-retry-pushback-ms"));
+    }
+
     /// <summary>Runs every reference case of the model and checks the answer, outputs raw, against numpy's.</summary>
     private static async Task AssertAnswers(GRPCInferenceService.GRPCInferenceServiceClient client, string model, string file, bool raw)
     {
