@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Google.Protobuf;
 using Grpc.Core;
 using InProcServe.AspNetCore.Tests.TestSupport;
@@ -38,6 +39,30 @@ public sealed class OpenInferenceGrpcTests
         Assert.Equal(["a FP32 [-1,4]", "b FP32 [-1,4]"], metadata.Inputs.Select(Describe));
         Assert.Equal(["sum FP32 [-1,4]", "dot FP32 [-1,1]", "argmax INT64 [-1]"], metadata.Outputs.Select(Describe));
         await AssertAnswers(client, "multi_io", "multi_io", raw: true);
+    }
+
+    [Fact]
+    public async Task Server_and_model_metadata_are_those_of_rest_for_every_model()
+    {
+        await using var host = await OpenInferenceHost.StartAsync();
+
+        var server = JsonDocument.Parse(await host.Http.GetStringAsync("/v2")).RootElement;
+        var grpcServer = await host.Grpc.ServerMetadataAsync(new ServerMetadataRequest());
+        Assert.Equal((server.GetProperty("name").GetString(), server.GetProperty("version").GetString()), (grpcServer.Name, grpcServer.Version));
+        Assert.Equal(server.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()), grpcServer.Extensions);
+        foreach (var model in (string[])["Scoring", "multi_io", "all_types", "typed", "strings", "images", "dynamic"])
+        {
+            var rest = JsonDocument.Parse(await host.Http.GetStringAsync($"/v2/models/{model}")).RootElement;
+            var grpc = await host.Grpc.ModelMetadataAsync(new ModelMetadataRequest { Name = model });
+
+            Assert.Equal(rest.GetProperty("versions").EnumerateArray().Select(v => v.GetString()), grpc.Versions);
+            Assert.Equal(rest.GetProperty("platform").GetString(), grpc.Platform);
+            Assert.Equal(Tensors(rest.GetProperty("inputs")), grpc.Inputs.Select(Describe));
+            Assert.Equal(Tensors(rest.GetProperty("outputs")), grpc.Outputs.Select(Describe));
+        }
+
+        static IEnumerable<string> Tensors(JsonElement tensors) => tensors.EnumerateArray().Select(t =>
+            $"{t.GetProperty("name").GetString()} {t.GetProperty("datatype").GetString()} [{string.Join(",", t.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()))}]");
     }
 
     [Theory]
