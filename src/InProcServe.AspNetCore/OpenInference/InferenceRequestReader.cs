@@ -51,7 +51,7 @@ internal static partial class InferenceRequestReader
         });
     }
 
-    /// <summary>A read input; the reader of one input, given those read so far and the elements left under the limit.</summary>
+    /// <summary>Reads one input, given the inputs read so far and the elements left under the limit.</summary>
     private delegate NamedTensor InputReader<T>(T input, List<NamedTensor> read, long elementsLeft);
 
     /// <summary>
