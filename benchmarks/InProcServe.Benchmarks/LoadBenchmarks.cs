@@ -66,12 +66,12 @@ public class LoadBenchmarks
         return engine.Predict(new MlNetInput { Features = features }).Probability[0];
     }
 
-    /// <summary>InProcServe: ModelSession.Load, CreateRunner (the contract checked against the model) and one typed Predict.</summary>
+    /// <summary>InProcServe: ModelSession.Load, ModelRunner.Create (the contract checked against the model) and one typed Predict.</summary>
     [Benchmark]
     public float InProcServe()
     {
         using var session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
-        using var runner = session.CreateRunner<BenchFeatures, BenchScore>();
+        using var runner = ModelRunner.Create<BenchFeatures, BenchScore>(session);
         return runner.Predict(new BenchFeatures(features)).Probability;
     }
 
@@ -80,7 +80,7 @@ public class LoadBenchmarks
     public float InProcServe_FromBytes()
     {
         using var session = ModelSession.Load(bytes, new ModelSessionOptions { IntraOpThreads = 1 });
-        using var runner = session.CreateRunner<BenchFeatures, BenchScore>();
+        using var runner = ModelRunner.Create<BenchFeatures, BenchScore>(session);
         return runner.Predict(new BenchFeatures(features)).Probability;
     }
 }

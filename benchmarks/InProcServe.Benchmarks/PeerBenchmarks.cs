@@ -69,7 +69,7 @@ public class PeerBenchmarks
         }
 
         session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
-        runner = session.CreateRunner<BenchFeatures, BenchScore>(maxBatchSize: Bulk);
+        runner = ModelRunner.Create<BenchFeatures, BenchScore>(session, maxBatchSize: Bulk);
         sessionInputData = new float[Features];
         sessionOutputData = new float[1];
         sessionInput = TensorValue.Create(sessionInputData, [1, Features]);

@@ -22,8 +22,8 @@ switch (args.FirstOrDefault())
     {
         var models = Get("models", "models");
         var oip = Get("oip", "multi_io=multi_io").Split(',').Select(m => m.Split('=')).Select(m => (m[0], Path.Combine(models, m[1] + ".reference.json"))).ToList();
-        string? typedPath = options.GetValueOrDefault("typed");
-        string? typedBody = options.GetValueOrDefault("typed-body");
+        var typedPath = options.GetValueOrDefault("typed");
+        var typedBody = options.GetValueOrDefault("typed-body");
         string? typedAnswer = null;
         if (typedPath is not null)
         {

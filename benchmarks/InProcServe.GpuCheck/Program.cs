@@ -95,7 +95,7 @@ static double Queue<TInput, TOutput>(ModelSession session, TInput row, double se
     where TOutput : IModelOutput<TOutput>
 {
     using var lane = new ExecutionLane("check", workers: 1);
-    var batcher = session.CreateBatcher<TInput, TOutput>(lane, new BatchingOptions { MaxBatchSize = 256, QueueCapacity = Math.Max(1024, callers) });
+    var batcher = ModelBatcher.Create<TInput, TOutput>(session, lane, new BatchingOptions { MaxBatchSize = 256, QueueCapacity = Math.Max(1024, callers) });
     var stop = Stopwatch.StartNew();
     long done = 0;
     var tasks = Enumerable.Range(0, callers).Select(async _ =>

@@ -16,7 +16,7 @@ internal static class HostedOverhead
         var path = Path.Combine(AppContext.BaseDirectory, "models", "fraud.onnx");
         using var session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("bare");
-        await using var bare = session.CreateBatcher<FraudFeatures, FraudProbability>(lane, new BatchingOptions { MaxBatchSize = 64, QueueCapacity = 16_384 });
+        await using var bare = ModelBatcher.Create<FraudFeatures, FraudProbability>(session, lane, new BatchingOptions { MaxBatchSize = 64, QueueCapacity = 16_384 });
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddModel<HostedFraud>().FromFile(path).ConfigureBatching(b =>
         {

@@ -73,10 +73,10 @@ internal static class Program
         }
 
         using var session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
-        using var runner = session.CreateRunner<FraudFeatures, FraudProbability>();
+        using var runner = ModelRunner.Create<FraudFeatures, FraudProbability>(session);
         using var lane = new ExecutionLane("cpu", workers, idleSpin);
         var batching = new BatchingOptions { MaxBatchSize = MaxBatchSize, MaxDelay = maxDelay, QueueCapacity = 16_384 };
-        await using var batcher = session.CreateBatcher<FraudFeatures, FraudProbability>(lane, batching);
+        await using var batcher = ModelBatcher.Create<FraudFeatures, FraudProbability>(session, lane, batching);
 
         Console.WriteLine($"fraud MLP 30→64→32→1, IntraOpThreads=1; {Environment.ProcessorCount} cores, lane workers {lane.Workers}, idle spin {(idleSpin ?? ExecutionLane.DefaultIdleSpin).TotalMicroseconds} µs; " +
                           $"MaxBatchSize {MaxBatchSize}, MaxDelay {maxDelay.TotalMicroseconds} µs; {seconds} s per phase; load average {LoadAverage()}");

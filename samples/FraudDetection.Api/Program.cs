@@ -3,10 +3,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using FraudModel;
-using InProcServe;
 using InProcServe.AspNetCore;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;

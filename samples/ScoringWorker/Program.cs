@@ -2,11 +2,11 @@
 // with a pre-processor (raw transaction → 30 features) and a post-processor (probability → decision).
 // Run: dotnet run --project samples/ScoringWorker -- [--rows N] [--concurrency C] [--input FILE]
 //                                                    [--mode direct|queued|bulk] [--json FILE] [--threshold T]
+using FraudModel;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using FraudModel;
-using Microsoft.Extensions.Configuration;
 using ScoringWorker;
 
 var builder = Host.CreateApplicationBuilder(args);

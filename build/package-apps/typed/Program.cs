@@ -3,7 +3,7 @@ using System.Text.Json;
 using InProcServe;
 
 using var model = ModelSession.Load(Path.Combine(AppContext.BaseDirectory, "fraud.onnx"), new ModelSessionOptions { IntraOpThreads = 1 });
-using var runner = model.CreateRunner<Transaction, FraudScore>();
+using var runner = ModelRunner.Create<Transaction, FraudScore>(model);
 
 using var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "fraud.reference.json")));
 var tolerance = reference.RootElement.GetProperty("tolerance").GetDouble();

@@ -15,7 +15,7 @@ internal static partial class InferenceRequestReader
     /// order, in the binary layout of <see cref="BinaryTensors"/>) or, when no input is raw, from its typed
     /// <c>contents</c>. The answer is always raw, so the request names no binary outputs.
     /// </summary>
-    internal static Request Read(ModelInferRequest request, ModelSession model, long maxElements)
+    internal static Request Read(ModelInferRequest request, ModelSignature model, long maxElements)
     {
         var raw = request.RawInputContents;
         if (raw.Count > 0 && raw.Count != request.Inputs.Count)
@@ -50,7 +50,7 @@ internal static partial class InferenceRequestReader
         };
     }
 
-    private static NamedTensor ReadInput(ModelInferRequest.Types.InferInputTensor input, ByteString? raw, ModelSession model, List<NamedTensor> read, long elementsLeft)
+    private static NamedTensor ReadInput(ModelInferRequest.Types.InferInputTensor input, ByteString? raw, ModelSignature model, List<NamedTensor> read, long elementsLeft)
     {
         if (input.Name.Length == 0) throw InferenceError.BadRequest("Each input needs a name, a datatype, a shape and its contents.");
         var info = Input(model, input.Name, input.Datatype.Length == 0 ? null : input.Datatype, read);

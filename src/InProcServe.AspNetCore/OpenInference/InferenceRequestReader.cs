@@ -23,7 +23,7 @@ internal static partial class InferenceRequestReader
     /// Reads a REST infer request. Inputs with <c>parameters.binary_data_size</c> take their elements, in order, from
     /// <paramref name="binary"/>: the bytes after the JSON header of a binary body, which they must use up exactly.
     /// </summary>
-    internal static Request Read(JsonElement root, ModelSession model, long maxElements, ReadOnlyMemory<byte> binary = default)
+    internal static Request Read(JsonElement root, ModelSignature model, long maxElements, ReadOnlyMemory<byte> binary = default)
     {
         if (root.ValueKind != JsonValueKind.Object) throw InferenceError.BadRequest($"The request body must be a JSON object with \"inputs\", not a JSON {Kind(root)}.");
         string? id = null;
@@ -34,7 +34,7 @@ internal static partial class InferenceRequestReader
 
         if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
         {
-            throw InferenceError.BadRequest($"The request needs an \"inputs\" array. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
+            throw InferenceError.BadRequest($"The request needs an \"inputs\" array. Model '{model.Model}' takes: {Signature(model.Inputs)}.");
         }
 
         var used = 0;
@@ -58,7 +58,7 @@ internal static partial class InferenceRequestReader
     /// Reads every input, then checks the set (every model input given, named dimensions agreeing) and finishes the
     /// request; the tensors read are disposed when anything fails.
     /// </summary>
-    private static Request Build<T>(ModelSession model, IEnumerable<T> items, long maxElements, InputReader<T> readInput, Func<NamedTensor[], Request> finish)
+    private static Request Build<T>(ModelSignature model, IEnumerable<T> items, long maxElements, InputReader<T> readInput, Func<NamedTensor[], Request> finish)
     {
         var inputs = new List<NamedTensor>();
         try
@@ -74,7 +74,7 @@ internal static partial class InferenceRequestReader
             var missing = model.Inputs.Where(i => !inputs.Any(t => t.Name == i.Name)).ToList();
             if (missing.Count > 0)
             {
-                throw InferenceError.BadRequest($"Missing {(missing.Count == 1 ? "input" : "inputs")} {Signature(missing)}; model '{model.Name}' needs every input.");
+                throw InferenceError.BadRequest($"Missing {(missing.Count == 1 ? "input" : "inputs")} {Signature(missing)}; model '{model.Model}' needs every input.");
             }
 
             CheckSymbolicDimensions(model, inputs);
@@ -91,7 +91,7 @@ internal static partial class InferenceRequestReader
     /// Inputs that share a named dimension ("batch") must agree on its size. ONNX Runtime would refuse some such
     /// requests only while running, and run others into outputs that mix both sizes; checked here, the client hears which.
     /// </summary>
-    private static void CheckSymbolicDimensions(ModelSession model, List<NamedTensor> inputs)
+    private static void CheckSymbolicDimensions(ModelSignature model, List<NamedTensor> inputs)
     {
         var seen = new Dictionary<string, (string Input, long Size)>(StringComparer.Ordinal);
         foreach (var (name, value) in inputs)
@@ -152,7 +152,7 @@ internal static partial class InferenceRequestReader
     private const long MaxTimeoutMicroseconds = 86_400_000_000;
 
     /// <summary>The outputs asked for (all of the model's when none are), and those to answer in binary.</summary>
-    private static (string[] Names, IReadOnlySet<string> Binary) ReadOutputs(JsonElement root, ModelSession model, bool binaryByDefault)
+    private static (string[] Names, IReadOnlySet<string> Binary) ReadOutputs(JsonElement root, ModelSignature model, bool binaryByDefault)
     {
         if (!root.TryGetProperty("outputs", out var outputs))
         {
@@ -183,17 +183,17 @@ internal static partial class InferenceRequestReader
     private static readonly IReadOnlySet<string> NoOutputs = new HashSet<string>();
 
     /// <summary>Adds a requested output, checked: one the model has, asked for once.</summary>
-    private static void AddOutput(List<string> names, string name, ModelSession model)
+    private static void AddOutput(List<string> names, string name, ModelSignature model)
     {
-        if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
+        if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Model}' has: {Signature(model.Outputs)}.");
         if (names.Contains(name)) throw InferenceError.BadRequest($"Output '{name}' is requested twice.");
         names.Add(name);
     }
 
     /// <summary>The model's input of that name, checked: one the model takes, given once, of the model's datatype.</summary>
-    private static TensorInfo Input(ModelSession model, string name, string? datatype, List<NamedTensor> read)
+    private static TensorInfo Input(ModelSignature model, string name, string? datatype, List<NamedTensor> read)
     {
-        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
+        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Model}' takes: {Signature(model.Inputs)}.");
         if (read.Any(t => t.Name == name)) throw InferenceError.BadRequest($"Input '{name}' is given twice.");
         if (datatype != DataTypes.Name(info.ElementType))
         {
@@ -203,7 +203,7 @@ internal static partial class InferenceRequestReader
         return info;
     }
 
-    private static NamedTensor ReadInput(JsonElement input, ModelSession model, List<NamedTensor> read, long elementsLeft, ReadOnlyMemory<byte> binary, ref int used)
+    private static NamedTensor ReadInput(JsonElement input, ModelSignature model, List<NamedTensor> read, long elementsLeft, ReadOnlyMemory<byte> binary, ref int used)
     {
         if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
         {

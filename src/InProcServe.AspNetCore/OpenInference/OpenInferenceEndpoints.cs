@@ -9,7 +9,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace InProcServe.AspNetCore;
@@ -37,15 +36,13 @@ public static class OpenInferenceEndpoints
     public static IServiceCollection AddOpenInferenceProtocol(this IServiceCollection services, Action<OpenInferenceOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ModelServiceCollectionExtensions.AddCore(services);
+        services.AddInProcServe();
         if (configure is not null) services.Configure(configure);
-        services.TryAddSingleton<UntypedModels>();
         services.TryAddSingleton<OpenInferenceServer>();
         services.TryAddSingleton(provider => new OpenInferenceConfiguration(provider.GetService<Microsoft.Extensions.Configuration.IConfiguration>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
         services.AddOptions<OpenInferenceOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UntypedModels>(provider => provider.GetRequiredService<UntypedModels>()));
         // Registering gRPC costs nothing until MapOpenInferenceGrpc maps the service, and spares apps a second call.
         services.AddGrpc();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions<OpenInferenceGrpcService>>, GrpcLimits>());
@@ -79,7 +76,7 @@ public static class OpenInferenceEndpoints
     public static RouteGroupBuilder MapOpenInferenceProtocol(this IEndpointRouteBuilder endpoints, [StringSyntax("Route")] string prefix = "/v2")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (endpoints.ServiceProvider.GetService<UntypedModels>() is null)
+        if (endpoints.ServiceProvider.GetService<OpenInferenceServer>() is null)
         {
             throw new InvalidOperationException("MapOpenInferenceProtocol() needs its services: add builder.Services.AddOpenInferenceProtocol() before building the app.");
         }
@@ -121,7 +118,7 @@ public static class OpenInferenceEndpoints
     public static GrpcServiceEndpointConventionBuilder MapOpenInferenceGrpc(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (endpoints.ServiceProvider.GetService<UntypedModels>() is null)
+        if (endpoints.ServiceProvider.GetService<OpenInferenceServer>() is null)
         {
             throw new InvalidOperationException("MapOpenInferenceGrpc() needs its services: add builder.Services.AddOpenInferenceProtocol() before building the app.");
         }
@@ -161,9 +158,10 @@ public static class OpenInferenceEndpoints
 
     private static Task ModelReady(HttpContext context, string name, string? version)
     {
-        if (OpenInferenceModels.Find(context.RequestServices, name, version, out var model, out var served) is { } missing) return Error(context, missing);
-        var ready = model.Ready && served is not null;
-        return Json(context, ready ? 200 : 503, w =>
+        if (OpenInferenceModels.Find(context.RequestServices, name, version, out _, out var served) is { } missing) return Error(context, missing);
+        var ready = served is not null;
+        // The protocol answers "not ready" with a 4xx status (Triton's is 400), and says why in the body.
+        return Json(context, ready ? 200 : 400, w =>
         {
             w.WriteString("name", name);
             w.WriteBoolean("ready", ready);
@@ -173,16 +171,16 @@ public static class OpenInferenceEndpoints
     private static Task ModelMetadata(HttpContext context, string name, string? version)
     {
         if (OpenInferenceModels.Find(context.RequestServices, name, version, out var model, out var served) is { } missing) return Error(context, missing);
-        if (served is null) return Error(context, 503, OpenInferenceServer.NotReady(name));
+        if (served is null) return Error(context, 503, OpenInferenceModels.NotReady(model));
         return Json(context, 200, w =>
         {
             w.WriteString("name", name);
             w.WriteStartArray("versions");
-            foreach (var (v, _) in model.Versions) w.WriteStringValue(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var v in model.Versions.Order()) w.WriteStringValue(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
             w.WriteEndArray();
             w.WriteString("platform", OpenInferenceServer.Platform);
-            WriteTensors(w, "inputs", served.Value.Session.Inputs);
-            WriteTensors(w, "outputs", served.Value.Session.Outputs);
+            WriteTensors(w, "inputs", served.Inputs);
+            WriteTensors(w, "outputs", served.Outputs);
         });
     }
 
@@ -198,15 +196,15 @@ public static class OpenInferenceEndpoints
         var options = server.Options;
         try
         {
-            if (served is null) throw new InferenceError(503, OpenInferenceServer.NotReady(name));
+            if (served is null) throw new InferenceError(503, OpenInferenceModels.NotReady(model));
             var headerLength = BinaryHeaderLength(context.Request);
             // A missing Content-Type is taken as JSON: Triton's and KServe's clients send JSON infer requests without one.
             if (headerLength is null && !JsonBody.IsJson(context.Request, allowMissing: true)) throw new InferenceError(415, UnsupportedMediaType(context.Request));
-            var (servedVersion, session) = served.Value;
             using var body = await JsonBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, options.MaxElementsPerRequest + ValuesBesideData, MaxDepth, server.LargeBodies, "a JSON infer request with \"inputs\"", context.RequestAborted, headerLength).ConfigureAwait(false);
             using var document = JsonDocument.Parse(body.Memory, new JsonDocumentOptions { MaxDepth = MaxDepth });
-            using var request = InferenceRequestReader.Read(document.RootElement, session, options.MaxElementsPerRequest, body.Binary);
-            using var outputs = await OpenInferenceModels.InferAsync(server, model, version, served.Value, request, context.RequestAborted).ConfigureAwait(false);
+            using var request = InferenceRequestReader.Read(document.RootElement, served, options.MaxElementsPerRequest, body.Binary);
+            var (outputs, servedVersion) = await OpenInferenceModels.InferAsync(server, model, version is null ? null : served.Version, request, context.RequestAborted).ConfigureAwait(false);
+            using var disposeOutputs = outputs;
 
             // Written whole before a byte goes out: a failure while writing is still answered with a status, never
             // with half a body.

@@ -24,18 +24,18 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
     {
-        var (model, served) = Find(request.Name, request.Version);
-        return Task.FromResult(new ModelReadyResponse { Ready = model.Ready && served is not null });
+        var (_, served) = Find(request.Name, request.Version);
+        return Task.FromResult(new ModelReadyResponse { Ready = served is not null });
     }
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context)
     {
         var (model, served) = Find(request.Name, request.Version);
-        if (served is null) throw Failure(StatusCodes.Status503ServiceUnavailable, OpenInferenceServer.NotReady(request.Name), server.Options.RetryAfter);
+        if (served is null) throw Failure(StatusCodes.Status503ServiceUnavailable, OpenInferenceModels.NotReady(model), server.Options.RetryAfter);
         var response = new ModelMetadataResponse { Name = request.Name, Platform = OpenInferenceServer.Platform };
-        response.Versions.AddRange(model.Versions.Select(v => v.Version.ToString(CultureInfo.InvariantCulture)));
-        response.Inputs.AddRange(served.Value.Session.Inputs.Select(Metadata));
-        response.Outputs.AddRange(served.Value.Session.Outputs.Select(Metadata));
+        response.Versions.AddRange(model.Versions.Order().Select(v => v.ToString(CultureInfo.InvariantCulture)));
+        response.Inputs.AddRange(served.Inputs.Select(Metadata));
+        response.Outputs.AddRange(served.Outputs.Select(Metadata));
         return Task.FromResult(response);
     }
 
@@ -44,10 +44,11 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
         var (model, served) = Find(request.ModelName, request.ModelVersion);
         try
         {
-            if (served is null) throw new InferenceError(StatusCodes.Status503ServiceUnavailable, OpenInferenceServer.NotReady(request.ModelName));
-            using var read = InferenceRequestReader.Read(request, served.Value.Session, server.Options.MaxElementsPerRequest);
-            using var outputs = await OpenInferenceModels.InferAsync(server, model, Version(request.ModelVersion), served.Value, read, context.CancellationToken).ConfigureAwait(false);
-            var response = new ModelInferResponse { ModelName = request.ModelName, ModelVersion = served.Value.Version.ToString(CultureInfo.InvariantCulture), Id = request.Id };
+            if (served is null) throw new InferenceError(StatusCodes.Status503ServiceUnavailable, OpenInferenceModels.NotReady(model));
+            using var read = InferenceRequestReader.Read(request, served, server.Options.MaxElementsPerRequest);
+            var (outputs, servedVersion) = await OpenInferenceModels.InferAsync(server, model, request.ModelVersion.Length == 0 ? null : served.Version, read, context.CancellationToken).ConfigureAwait(false);
+            using var disposeOutputs = outputs;
+            var response = new ModelInferResponse { ModelName = request.ModelName, ModelVersion = servedVersion.ToString(CultureInfo.InvariantCulture), Id = request.Id };
             foreach (var (name, value) in outputs)
             {
                 var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = name, Datatype = DataTypes.Name(value.ElementType) };
@@ -68,7 +69,7 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
     }
 
     /// <summary>The model and version asked for; an empty version is none. An unknown one is NOT_FOUND, as REST's 404.</summary>
-    private (OpenInferenceModels.ServedModel Model, (long Version, ModelSession Session)? Served) Find(string name, string version)
+    private (HostedModel Model, ModelSignature? Served) Find(string name, string version)
     {
         if (OpenInferenceModels.Find(services, name, Version(version), out var model, out var served) is { } missing) throw Failure(missing.StatusCode, missing.Message, server.Options.RetryAfter);
         return (model, served);

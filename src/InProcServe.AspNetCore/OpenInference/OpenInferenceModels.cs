@@ -10,40 +10,27 @@ namespace InProcServe.AspNetCore;
 internal static class OpenInferenceModels
 {
     /// <summary>Whether every model the protocol serves is ready, or optional.</summary>
-    internal static bool ServerReady(IServiceProvider services) => ServedModels(services).All(m => m.Ready || m.Optional);
+    internal static bool ServerReady(IServiceProvider services) => ServedModels(services).All(m => m.State == ModelState.Ready || m.IsOptional);
 
     /// <summary>
-    /// Runs a read request on the version found, within its deadline: Triton's <c>timeout</c> parameter, else the
-    /// model's <see cref="BatchingOptions.DefaultTimeout"/>; <paramref name="aborted"/> (the client gone, or its own
-    /// deadline) stops it too.
+    /// Runs a read request within its deadline: Triton's <c>timeout</c> parameter, else the model's
+    /// <see cref="BatchingOptions.DefaultTimeout"/>; <paramref name="aborted"/> (the client gone, or its own deadline)
+    /// stops it too. Pinned to <paramref name="pinned"/>, the version the request names; else the routing picks (the
+    /// canary for its share), and the answer says which.
     /// </summary>
-    internal static async Task<RunOutputs> InferAsync(OpenInferenceServer server, ServedModel model, string? version, (long Version, ModelSession Session) served, InferenceRequestReader.Request request, CancellationToken aborted)
+    internal static async Task<VersionedResponse<RunOutputs>> InferAsync(OpenInferenceServer server, HostedModel model, long? pinned, InferenceRequestReader.Request request, CancellationToken aborted)
     {
         var timeout = request.Timeout ?? server.DefaultTimeout(model.Name);
         using var deadline = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(aborted);
         deadline?.CancelAfter(timeout!.Value);
-        return await RunAsync(deadline?.Token ?? aborted, model, version is null ? null : served.Version, served.Session, request).ConfigureAwait(false);
+        return await model.RunAsync(request.Inputs, request.OutputNames, pinned, deadline?.Token ?? aborted).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Runs the request on the model's lane. A typed model's version can be replaced by a reload while the request
-    /// is read; its old session is then disposed, and the request runs once more on the version serving now (when the
-    /// path named a version, only if that is still the one serving).
+    /// Finds the model and the signature of the version asked for (the primary when none is); null, or the 404 to
+    /// answer. <paramref name="served"/> stays null when the model is not ready.
     /// </summary>
-    private static async Task<RunOutputs> RunAsync(CancellationToken cancellationToken, ServedModel model, long? pinned, ModelSession session, InferenceRequestReader.Request request)
-    {
-        try
-        {
-            return await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException) when (model.Current?.Invoke() is { } current && current != session && (pinned is null || current.Metadata.Version == pinned))
-        {
-            return await model.Lane!.RunAsync(current, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Finds the model and the version asked for (the highest when none is); null, or the 404 to answer.</summary>
-    internal static InferenceError? Find(IServiceProvider services, string name, string? version, out ServedModel model, out (long Version, ModelSession Session)? served)
+    internal static InferenceError? Find(IServiceProvider services, string name, string? version, out HostedModel model, out ModelSignature? served)
     {
         served = null;
         model = ServedModels(services).FirstOrDefault(m => m.Name == name)!;
@@ -54,22 +41,29 @@ internal static class OpenInferenceModels
             return NotFound($"No model named '{Clip(name)}'. Models served: {(names.Length == 0 ? "none" : names)}.");
         }
 
-        if (!model.Ready) return null;
-        if (version is null)
+        if (model.State != ModelState.Ready) return null;
+        long? pinned = null;
+        if (version is not null)
         {
-            served = model.Versions[^1];
-            return null;
+            pinned = long.TryParse(version, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && model.Versions.Contains(number) ? number : null;
+            if (pinned is null) return NotFound($"Model '{name}' has no version '{Clip(version)}'. Versions served: {string.Join(", ", model.Versions.Order())}.");
         }
 
-        foreach (var candidate in model.Versions)
+        try
         {
-            if (candidate.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) == version) served = candidate;
+            served = model.GetSignature(pinned);
+        }
+        catch (Exception error) when (error is KeyNotFoundException or InvalidOperationException or ObjectDisposedException)
+        {
+            // The version left, or the model stopped, between the look and the read: answered as not ready.
         }
 
-        return served is null
-            ? NotFound($"Model '{name}' has no version '{Clip(version)}'. Versions served: {string.Join(", ", model.Versions.Select(v => v.Version))}.")
-            : null;
+        return null;
     }
+
+    /// <summary>The message for a model found but not serving (503, UNAVAILABLE), with why when its load failed.</summary>
+    internal static string NotReady(HostedModel model) =>
+        model.LoadError is { } error ? $"Model '{model.Name}' is not ready: {error.Message}" : $"Model '{model.Name}' is not ready.";
 
     private static InferenceError NotFound(string message) => new(StatusCodes.Status404NotFound, message);
 
@@ -77,29 +71,14 @@ internal static class OpenInferenceModels
     private static string Clip(string text) => text.Length > 64 ? text[..64] + "…" : text;
 
     /// <summary>
-    /// Every model of the app the protocol serves, typed (unless <see cref="OpenInferenceOptions.ServeTypedModels"/>
-    /// is off) and from configuration, less <see cref="OpenInferenceOptions.HiddenModels"/>; versions in ascending order.
+    /// Every model of the app the protocol serves: those served with no contract (from configuration and the model
+    /// repository) and the typed ones (unless <see cref="OpenInferenceOptions.ServeTypedModels"/> is off), less
+    /// <see cref="OpenInferenceOptions.HiddenModels"/>.
     /// </summary>
-    internal static IEnumerable<ServedModel> ServedModels(IServiceProvider services)
+    internal static IEnumerable<HostedModel> ServedModels(IServiceProvider services)
     {
         var options = services.GetRequiredService<OpenInferenceServer>().Options;
-        return AllModels(services, options).Where(m => !options.HiddenModels.Contains(m.Name));
+        return services.GetRequiredService<ModelCatalog>().Models
+            .Where(m => (options.ServeTypedModels || m.RequestType == typeof(IReadOnlyList<NamedTensor>)) && !options.HiddenModels.Contains(m.Name));
     }
-
-    private static IEnumerable<ServedModel> AllModels(IServiceProvider services, OpenInferenceOptions options)
-    {
-        foreach (var hosted in options.ServeTypedModels ? services.GetRequiredService<ModelCatalog>().Models : [])
-        {
-            var ready = hosted.State == ModelState.Ready;
-            yield return new ServedModel(hosted.Name, ready, hosted.IsOptional, ready ? [(hosted.Version, hosted.Session)] : [], ready ? hosted.Lane : null, () => hosted.State == ModelState.Ready ? hosted.Session : null);
-        }
-
-        foreach (var untyped in services.GetRequiredService<UntypedModels>().Models)
-        {
-            yield return new ServedModel(untyped.Name, true, false, untyped.Versions.Select(v => (v.Key, v.Value)).ToList(), untyped.Lane, null);
-        }
-    }
-
-    /// <summary>A model as the protocol sees it; <see cref="Current"/> gives a typed model's serving session after a reload.</summary>
-    internal sealed record ServedModel(string Name, bool Ready, bool Optional, IReadOnlyList<(long Version, ModelSession Session)> Versions, ExecutionLane? Lane, Func<ModelSession?>? Current);
 }

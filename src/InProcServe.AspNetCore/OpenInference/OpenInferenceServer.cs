@@ -29,9 +29,6 @@ internal sealed partial class OpenInferenceServer(IOptions<OpenInferenceOptions>
     /// <summary>A tensor's datatype in model metadata: the protocol's name, or ONNX Runtime's for a type the protocol lacks.</summary>
     internal static string Datatype(TensorInfo tensor) => DataTypes.Name(tensor.ElementType) ?? tensor.TypeAndShape;
 
-    /// <summary>The message for a model found but not serving yet (503, UNAVAILABLE).</summary>
-    internal static string NotReady(string model) => $"Model '{model}' is not ready.";
-
     /// <summary>The model's <see cref="BatchingOptions.DefaultTimeout"/>, the deadline of a call that sets none.</summary>
     internal TimeSpan? DefaultTimeout(string model) => models.Get(model).Batching?.DefaultTimeout;
 
@@ -47,6 +44,7 @@ internal sealed partial class OpenInferenceServer(IOptions<OpenInferenceOptions>
         JsonException e => (400, $"The body is not valid JSON: {e.Message}"),
         ArgumentException e => (400, Clean(e.Message)),
         OnnxRuntimeException { ErrorCode: OnnxRuntimeErrorCode.InvalidArgument } e => (400, $"Model '{model}' refused the inputs: {Clean(e.Message)}"),
+        KeyNotFoundException e => (404, e.Message),
         QueueFullException e => (429, $"Model '{model}': its queue is full ({e.Capacity} requests waiting, the limit); retry after {Options.RetryAfter.TotalSeconds:0.#} s."),
         TimeoutException or OperationCanceledException => (504, $"Model '{model}' did not answer within the request's deadline; the run was stopped."),
         ObjectDisposedException => (503, $"Model '{model}' is not serving now."),

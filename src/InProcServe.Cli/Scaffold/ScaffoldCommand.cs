@@ -48,7 +48,7 @@ internal static class ScaffoldCommand
         File.WriteAllText(file, scaffolded.Code);
         if (scaffolded.IsContract)
         {
-            console.MarkupLineInterpolated($"Wrote {file}: [bold]{name}Input[/], [bold]{name}Output[/] and [bold]{name}Model[/] (services.AddModel<{name}Model>(), or session.CreateRunner<{name}Input, {name}Output>()).");
+            console.MarkupLineInterpolated($"Wrote {file}: [bold]{name}Input[/], [bold]{name}Output[/] and [bold]{name}Model[/] (services.AddModel<{name}Model>(), or ModelRunner.Create<{name}Input, {name}Output>(session)).");
             return 0;
         }
 

@@ -3,7 +3,7 @@ namespace InProcServe;
 /// <summary>
 /// Queued predictions: each call waits in the model's bounded queue until a worker of its
 /// <see cref="ExecutionLane"/> runs it in a batch with other calls, then gets back its own row of the outputs.
-/// Create it with <see cref="ModelSession.CreateBatcher{TInput, TOutput}"/>.
+/// Create it with <see cref="ModelBatcher.Create{TInput, TOutput}"/>.
 /// </summary>
 /// <remarks>
 /// A batch closes when it holds <see cref="BatchingOptions.MaxBatchSize"/> requests or when its oldest request
@@ -96,5 +96,35 @@ public sealed class ModelBatcher<TInput, TOutput> : IAsyncDisposable
         }
 
         await disposed.ConfigureAwait(false);
+    }
+}
+
+/// <summary>Creates batchers: typed contracts bound to a model for queued calls, run in batches on a lane.</summary>
+public static class ModelBatcher
+{
+    /// <summary>
+    /// Binds typed contracts to <paramref name="session"/>, as <see cref="ModelRunner.Create{TInput, TOutput}"/> does, for
+    /// queued calls: each call waits in a bounded queue until a worker of <paramref name="lane"/> runs it in a batch with
+    /// other calls.
+    /// </summary>
+    /// <typeparam name="TInput">A type marked <see cref="ModelInputAttribute"/>.</typeparam>
+    /// <typeparam name="TOutput">A type marked <see cref="ModelOutputAttribute"/>.</typeparam>
+    /// <param name="session">The model.</param>
+    /// <param name="lane">The lane whose workers run the batches; several models may share it.</param>
+    /// <param name="options">Batch size, delay, queue capacity and deadlines. Default: null, the defaults of <see cref="BatchingOptions"/>.</param>
+    /// <returns>A batcher over the session; disposing it leaves the session and the lane open.</returns>
+    /// <exception cref="InvalidOperationException">The contracts don't fit the model; the message lists every difference and the model's signature.</exception>
+    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid value.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="lane"/> was disposed.</exception>
+    public static ModelBatcher<TInput, TOutput> Create<TInput, TOutput>(ModelSession session, ExecutionLane lane, BatchingOptions? options = null)
+        where TInput : IModelInput<TInput>
+        where TOutput : IModelOutput<TOutput>
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentNullException.ThrowIfNull(lane);
+        options ??= new BatchingOptions();
+        options.Validate(session.Name);
+        var binding = ContractBinding.Bind(session, $"{typeof(TInput).Name} → {typeof(TOutput).Name}", TInput.InputTensors, TOutput.OutputTensors);
+        return new ModelBatcher<TInput, TOutput>(binding, lane, options.Clone());
     }
 }

@@ -40,6 +40,9 @@ internal sealed class TensorQueue : LaneQueue
     /// <summary>Whether no request waits.</summary>
     internal bool IsEmpty => channel.Reader.Count == 0;
 
+    /// <summary>Requests waiting now.</summary>
+    internal int Length => channel.Reader.Count;
+
     /// <summary>How many runs the queue made (a joined run counts once): how tests see that requests were joined.</summary>
     internal long Runs => Interlocked.Read(ref runs);
 

@@ -6,7 +6,7 @@ namespace InProcServe;
 /// Runs a model on typed records: each <typeparamref name="TInput"/> is written straight into a row of
 /// pooled native batch memory by its generated binder, the model runs over it, and each
 /// <typeparamref name="TOutput"/> is read straight out of the output rows. Create it with
-/// <see cref="ModelSession.CreateRunner{TInput, TOutput}"/>.
+/// <see cref="ModelRunner.Create{TInput, TOutput}"/>.
 /// </summary>
 /// <remarks>
 /// Thread-safe: each call rents its own batch buffers from a small pool, so concurrent callers never share
@@ -213,5 +213,30 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         return pool.Rent();
+    }
+}
+
+/// <summary>Creates runners: typed contracts bound to a model for calls on the caller's thread.</summary>
+public static class ModelRunner
+{
+    /// <summary>
+    /// Binds typed contracts to <paramref name="session"/>: <typeparamref name="TInput"/> fills its inputs,
+    /// <typeparamref name="TOutput"/> reads its outputs. The contracts' declared tensors are checked against the model's
+    /// signature here, once.
+    /// </summary>
+    /// <typeparam name="TInput">A type marked <see cref="ModelInputAttribute"/>.</typeparam>
+    /// <typeparam name="TOutput">A type marked <see cref="ModelOutputAttribute"/>.</typeparam>
+    /// <param name="session">The model.</param>
+    /// <param name="maxBatchSize">The most rows one run takes. Default: 64. A model whose batch dimension is fixed at 1 gets 1.</param>
+    /// <returns>A runner over the session; disposing it leaves the session open.</returns>
+    /// <exception cref="InvalidOperationException">The contracts don't fit the model; the message lists every difference and the model's signature.</exception>
+    public static ModelRunner<TInput, TOutput> Create<TInput, TOutput>(ModelSession session, int maxBatchSize = 64)
+        where TInput : IModelInput<TInput>
+        where TOutput : IModelOutput<TOutput>
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        var binding = ContractBinding.Bind(session, $"{typeof(TInput).Name} → {typeof(TOutput).Name}", TInput.InputTensors, TOutput.OutputTensors);
+        return new ModelRunner<TInput, TOutput>(binding, binding.FixedBatchSize ?? maxBatchSize);
     }
 }

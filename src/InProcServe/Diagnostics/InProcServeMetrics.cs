@@ -43,11 +43,11 @@ internal sealed class InProcServeMetrics
     };
 
     /// <summary>The models whose queue lengths the gauge reports; added as they load.</summary>
-    private volatile HostedModel[] observed = [];
+    private volatile IObservedModel[] observed = [];
     private readonly Lock observedGate = new();
 
     /// <summary>The latest monitoring report of each monitored model and when it was made (guarded by <see cref="observedGate"/>).</summary>
-    private readonly Dictionary<HostedModel, (long Made, MonitoringReport Report)> reports = [];
+    private readonly Dictionary<IObservedModel, (long Made, MonitoringReport Report)> reports = [];
 
     public InProcServeMetrics(IMeterFactory meterFactory)
     {
@@ -99,11 +99,21 @@ internal sealed class InProcServeMetrics
     internal Counter<long> ShadowDisagreements { get; }
 
     /// <summary>Reports <paramref name="model"/>'s queue length from now on.</summary>
-    internal void Observe(HostedModel model)
+    internal void Observe(IObservedModel model)
     {
         lock (observedGate)
         {
-            observed = [.. observed, model];
+            if (!observed.Contains(model)) observed = [.. observed, model];
+        }
+    }
+
+    /// <summary>Stops reporting <paramref name="model"/> (a repository model that was unloaded).</summary>
+    internal void Forget(IObservedModel model)
+    {
+        lock (observedGate)
+        {
+            observed = [.. observed.Where(m => m != model)];
+            reports.Remove(model);
         }
     }
 
@@ -113,7 +123,7 @@ internal sealed class InProcServeMetrics
     {
         foreach (var model in observed)
         {
-            if (model.State != ModelState.Ready || !model.IsMonitored || Report(model) is not { } report) continue;
+            if (!model.IsReady || Report(model) is not { } report) continue;
             foreach (var version in report.Versions)
             {
                 foreach (var measurement in measure(version, [model.ModelTag, new(VersionTag, version.Version)])) yield return measurement;
@@ -122,7 +132,7 @@ internal sealed class InProcServeMetrics
     }
 
     /// <summary>A model's monitoring report, made at most once per <see cref="ReportLifetime"/>.</summary>
-    private MonitoringReport? Report(HostedModel model)
+    private MonitoringReport? Report(IObservedModel model)
     {
         var now = Stopwatch.GetTimestamp();
         lock (observedGate)
@@ -146,7 +156,7 @@ internal sealed class InProcServeMetrics
     {
         foreach (var model in observed)
         {
-            if (model.State == ModelState.Ready)
+            if (model.IsReady)
             {
                 yield return new Measurement<int>(model.QueueLength, model.ModelTag, model.VersionTag);
             }

@@ -52,4 +52,10 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "Model '{Model}': comparing version {Version}'s response with shadow version {Shadow}'s threw (CompareShadow).")]
     internal static partial void ShadowComparisonFailed(ILogger logger, string model, long version, long shadow, Exception error);
+
+    [LoggerMessage(17, LogLevel.Warning, "Model '{Model}' of the model repository failed to load; it is not ready, and the repository's other models serve.")]
+    internal static partial void RepositoryModelFailed(ILogger logger, string model, Exception error);
+
+    [LoggerMessage(18, LogLevel.Information, "Model '{Model}' left the model repository; it was unloaded once its calls in flight finished.")]
+    internal static partial void RepositoryModelRemoved(ILogger logger, string model);
 }

@@ -335,6 +335,26 @@ public static class ModelBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Adds one health check, named <c>inprocserve:untyped</c>, over the models served with no C# contract (from
+    /// configuration and the model repository): Healthy when every one serves; Degraded when an optional one (a
+    /// repository model, unless <c>InProcServe:ModelRepositoryStrict</c>) failed to load, naming each and why, while the
+    /// others serve; Unhealthy when a required one failed.
+    /// </summary>
+    /// <param name="builder">The app's health checks.</param>
+    /// <param name="tags">The check's tags, to filter by in health endpoints. Default: null, which means "ready".</param>
+    /// <returns><paramref name="builder"/>.</returns>
+    public static IHealthChecksBuilder AddUntypedModelsCheck(this IHealthChecksBuilder builder, IEnumerable<string>? tags = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddInProcServe();
+        return builder.Add(new HealthCheckRegistration(
+            "inprocserve:untyped",
+            provider => new UntypedModelsHealthCheck(provider.GetRequiredService<ModelCatalog>()),
+            failureStatus: HealthStatus.Unhealthy,
+            tags ?? ["ready"]));
+    }
+
     /// <summary>Appends middleware the model creates for its own types when it loads.</summary>
     internal static IModelBuilder AddMiddleware(this IModelBuilder builder, MiddlewareRegistration middleware) =>
         builder.Configure(o => o.Middleware.Add(middleware));

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.Configuration;
 
 namespace InProcServe;
 
@@ -7,20 +8,46 @@ internal sealed record ModelRegistration(string Name, ModelDefinition Definition
 
 /// <summary>
 /// Every hosted model, by name, without their contracts' types: for health checks, the Open Inference Protocol and
-/// other code that serves all models alike. A singleton service; it owns the models and disposes them with the host.
+/// other code that serves all models alike. The models added with <c>AddModel</c>, then the models served with no C#
+/// contract: each <c>InProcServe:Models:&lt;name&gt;</c> section no <c>AddModel</c> call claims, and each model folder
+/// of the model repository (<c>InProcServe:ModelRepository</c>), which may come and go while the app runs when the
+/// repository is watched. A singleton service; it owns the models and disposes them with the host.
 /// </summary>
 public sealed class ModelCatalog : IAsyncDisposable, IDisposable
 {
-    private readonly Dictionary<string, HostedModel> byName;
+    private readonly ModelHost host;
+    private readonly Lock gate = new();
+    private ModelChangeWatcher? watcher;
+    private bool disposed;
 
-    internal ModelCatalog(IEnumerable<ModelRegistration> registrations, ModelHost host)
+    /// <summary>The models now, by name; replaced whole when a repository model comes or goes, so readers never lock.</summary>
+    private volatile Dictionary<string, HostedModel> byName;
+    private volatile HostedModel[] models;
+
+    internal ModelCatalog(IEnumerable<ModelRegistration> registrations, ModelHost host, IConfiguration? configuration)
     {
-        Models = registrations.Select(r => r.Definition.Create(r.Name, host)).ToArray();
-        byName = Models.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        this.host = host;
+        var all = registrations.Select(r => r.Definition.Create(r.Name, host)).ToList();
+        foreach (var section in configuration?.GetSection($"{ModelConfiguration.Root}:Models").GetChildren() ?? [])
+        {
+            if (!all.Any(m => m.Name == section.Key) && ModelConfiguration.IsUntypedModel(section)) all.Add(new UntypedModel(section.Key, host, fromRepository: false));
+        }
+
+        Repository = ModelRepository.From(configuration);
+        foreach (var name in Repository?.ModelNames() ?? [])
+        {
+            if (!all.Any(m => m.Name == name)) all.Add(new UntypedModel(name, host, fromRepository: true));
+        }
+
+        models = [.. all];
+        byName = models.ToDictionary(m => m.Name, StringComparer.Ordinal);
     }
 
-    /// <summary>The models in the order they were added.</summary>
-    public IReadOnlyList<HostedModel> Models { get; }
+    /// <summary>The models in the order they were added: those of <c>AddModel</c>, then those from configuration, then the repository's.</summary>
+    public IReadOnlyList<HostedModel> Models => models;
+
+    /// <summary>The repository the catalog serves, if any.</summary>
+    internal ModelRepository? Repository { get; }
 
     /// <summary>The model named <paramref name="name"/>.</summary>
     /// <exception cref="KeyNotFoundException">No model has that name; the message lists the registered ones and the call to add.</exception>
@@ -49,13 +76,81 @@ public sealed class ModelCatalog : IAsyncDisposable, IDisposable
     /// <summary>Stops every model: queued calls fail, running batches finish, sessions are released.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var model in Models) await model.DisposeAsync().ConfigureAwait(false);
+        lock (gate)
+        {
+            disposed = true;
+            watcher?.Dispose();
+        }
+
+        foreach (var model in models) await model.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>As <see cref="DisposeAsync"/>, waiting for running batches on this thread.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
+    /// <summary>Watches the repository for model folders that come and go, when it asks to be watched; after the first load.</summary>
+    internal void WatchRepository()
+    {
+        if (Repository is not { Watch: true } repository) return;
+        lock (gate)
+        {
+            if (disposed || watcher is not null) return;
+            try
+            {
+                watcher = new ModelChangeWatcher(repository.Path, new ModelOptions().WatchQuietPeriod, SyncRepositoryAsync);
+            }
+            catch (Exception error) when (error is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                Log.WatchNotStarted(host.Logger, "(repository)", repository.Path, error);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads the repository's new model folders and unloads the models whose folder left: a model that fails to load
+    /// is added all the same, not ready, with its cause, unless the repository is strict. Calls already on a model that
+    /// leaves finish first.
+    /// </summary>
+    internal async Task SyncRepositoryAsync()
+    {
+        if (Repository is not { } repository) return;
+        var present = repository.ModelNames();
+        List<HostedModel> added = [];
+        List<HostedModel> removed = [];
+        lock (gate)
+        {
+            if (disposed) return;
+            foreach (var name in present.Where(n => !byName.ContainsKey(n))) added.Add(new UntypedModel(name, host, fromRepository: true));
+            removed.AddRange(models.Where(m => m is UntypedModel { FromRepository: true } && !present.Contains(m.Name)));
+            if (added.Count == 0 && removed.Count == 0) return;
+            var next = models.Except(removed).Concat(added).ToArray();
+            models = next;
+            byName = next.ToDictionary(m => m.Name, StringComparer.Ordinal);
+        }
+
+        foreach (var model in added) LoadRepositoryModel(model);
+        foreach (var model in removed)
+        {
+            Log.RepositoryModelRemoved(host.Logger, model.Name);
+            await model.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Loads a model the repository gained; a failure leaves it not ready, with its cause, and is logged.</summary>
+    private void LoadRepositoryModel(HostedModel model)
+    {
+        try
+        {
+            model.Load(CancellationToken.None);
+        }
+        catch (Exception error)
+        {
+            // A strict repository fails the start; a model that comes later can only be reported.
+            Log.RepositoryModelFailed(host.Logger, model.Name, error);
+        }
+    }
+
     private string Missing(string name) =>
-        $"No model named '{name}' is registered{(Models.Count == 0 ? "" : $" (models: {string.Join(", ", Models.Select(m => $"'{m.Name}'"))})")}: " +
+        $"No model named '{name}' is registered{(models.Length == 0 ? "" : $" (models: {string.Join(", ", models.Select(m => $"'{m.Name}'"))})")}: " +
         $"add services.AddModel<TDefinition>(\"{name}\"), or services.AddModel<{name}>() for a definition class named {name}.";
 }

@@ -14,11 +14,27 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
 {
     internal const string Root = "InProcServe";
 
+    /// <summary>The settings of a model's section, lower-cased: any other key is a mistake the start names.</summary>
+    private static readonly HashSet<string> ModelSettings = ["path", "folder", "versions", "canary", "shadow", "watchforchanges", "watchquietperiod", "optional", "lane", "warmupbatchsizes", "session", "batching", "monitoring"];
+
+    /// <summary>
+    /// Whether a section that no <c>AddModel</c> call claims is a model served from configuration alone: it names a
+    /// source (<c>Path</c>, <c>Folder</c>), or holds a key that is no setting (a typo such as <c>Pth</c>, which the
+    /// model's validation then names). A section of known settings only, with no source, configures a model this app
+    /// doesn't add, and is left alone.
+    /// </summary>
+    internal static bool IsUntypedModel(IConfigurationSection section) =>
+        section["Path"] is not null || section["Folder"] is not null || section.GetChildren().Any(c => !ModelSettings.Contains(c.Key.ToLowerInvariant()));
+
     public void PostConfigure(string? name, ModelOptions options)
     {
         if (configuration is null || string.IsNullOrEmpty(name)) return;
         var section = configuration.GetSection($"{Root}:Models:{name}");
+        FromRepository(name, options, section);
         if (!section.Exists()) return;
+
+        // A section names a model: one AddModel added, or one served from configuration alone, validated all the same.
+        if (options.Name.Length == 0) options.Name = name;
         var errors = options.ConfigurationErrors;
         if (section["Path"] is not null || section["Folder"] is not null)
         {
@@ -48,6 +64,23 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                 default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, Shadow, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching, Monitoring")); break;
             }
         }
+    }
+
+    /// <summary>
+    /// A model with no source of its own whose name is a folder of the model repository is served from that folder,
+    /// every version in it, watched when the repository is, optional unless it is strict; its configuration section may
+    /// still say otherwise.
+    /// </summary>
+    private void FromRepository(string name, ModelOptions options, IConfigurationSection section)
+    {
+        if (options.Path is not null || options.Folder is not null || options.ModelBytes is not null || section["Path"] is not null || section["Folder"] is not null) return;
+        if (configuration![ModelRepository.PathKey] is not { Length: > 0 } repository || ModelRepository.ModelFolder(repository, name) is not { } folder) return;
+        options.Folder = folder;
+        options.Versions = VersionPolicy.LatestN(int.MaxValue);
+        options.WatchForChanges = bool.TryParse(configuration[ModelRepository.WatchKey], out var watch) && watch;
+
+        // One model of the repository that fails is reported not ready while the others serve, unless the repository is strict.
+        options.Optional = !(bool.TryParse(configuration[ModelRepository.StrictKey], out var strict) && strict);
     }
 
     public void PostConfigure(string? name, LaneOptions options)

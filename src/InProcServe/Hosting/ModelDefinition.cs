@@ -44,14 +44,25 @@ public abstract class ModelDefinition
     /// <summary>Creates the (not yet loaded) model named <paramref name="name"/>.</summary>
     internal abstract HostedModel Create(string name, ModelHost host);
 
-    /// <summary>Calls <paramref name="visitor"/> with the contract's request and response types as type arguments: how other layers (the web endpoints) build typed code for a definition without reflection.</summary>
-    internal abstract TResult Accept<TResult>(IModelDefinitionVisitor<TResult> visitor);
+    /// <summary>
+    /// Calls <paramref name="visitor"/> with the contract's request and response types as type arguments: how code that
+    /// serves any model (the web package's <c>MapModel</c>) builds typed code for a definition without reflection, so it
+    /// stays trimmable and AOT-compatible.
+    /// </summary>
+    /// <typeparam name="TResult">What the visitor returns.</typeparam>
+    /// <param name="visitor">The typed work.</param>
+    /// <returns>What <paramref name="visitor"/> returned.</returns>
+    public abstract TResult Accept<TResult>(IModelDefinitionVisitor<TResult> visitor);
 }
 
 /// <summary>Does typed work for a <see cref="ModelDefinition"/> whose types are known only to the definition.</summary>
 /// <typeparam name="TResult">What the work returns.</typeparam>
-internal interface IModelDefinitionVisitor<TResult>
+public interface IModelDefinitionVisitor<TResult>
 {
+    /// <summary>Does the work for a model whose callers send <typeparamref name="TRequest"/> and get <typeparamref name="TResponse"/>.</summary>
+    /// <typeparam name="TRequest">What the model's callers send.</typeparam>
+    /// <typeparam name="TResponse">What they get.</typeparam>
+    /// <returns>The work's result.</returns>
     TResult Visit<TRequest, TResponse>();
 }
 
@@ -92,7 +103,8 @@ public abstract class ModelDefinition<TRequest, TInput, TOutput, TResponse> : Mo
 
     internal override HostedModel Create(string name, ModelHost host) => new HostedModel<TRequest, TInput, TOutput, TResponse>(name, this, host);
 
-    internal override TResult Accept<TResult>(IModelDefinitionVisitor<TResult> visitor) => visitor.Visit<TRequest, TResponse>();
+    /// <inheritdoc/>
+    public override TResult Accept<TResult>(IModelDefinitionVisitor<TResult> visitor) => visitor.Visit<TRequest, TResponse>();
 }
 
 /// <summary>A model called with its own input and output records, with no pre- or post-processor.</summary>

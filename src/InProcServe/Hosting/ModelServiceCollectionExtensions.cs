@@ -65,6 +65,22 @@ public static class ModelServiceCollectionExtensions
         return services.Configure(name, configure);
     }
 
+    /// <summary>
+    /// Adds what every model shares (the catalog, lanes, metrics, the warm-up at start), and so serves the models that
+    /// need no C# contract: each <c>InProcServe:Models:&lt;name&gt;</c> section with a <c>Path</c> or a <c>Folder</c>
+    /// that no <c>AddModel</c> call claims, and each model folder of <c>InProcServe:ModelRepository</c> (see
+    /// <see cref="ModelCatalog"/>), loaded when the host starts and called untyped (<see cref="HostedModel.RunAsync"/>).
+    /// <c>AddModel</c> calls it; call it yourself for an app with no typed model. Idempotent.
+    /// </summary>
+    /// <param name="services">The app's services.</param>
+    /// <returns><paramref name="services"/>.</returns>
+    public static IServiceCollection AddInProcServe(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        AddCore(services);
+        return services;
+    }
+
     /// <summary>The services every model shares; idempotent.</summary>
     internal static void AddCore(IServiceCollection services)
     {
@@ -80,7 +96,7 @@ public static class ModelServiceCollectionExtensions
             provider.GetRequiredService<LaneRegistry>(),
             provider.GetRequiredService<InProcServeMetrics>(),
             (provider.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger("InProcServe")));
-        services.TryAddSingleton<ModelCatalog>(provider => new ModelCatalog(provider.GetServices<ModelRegistration>(), provider.GetRequiredService<ModelHost>()));
+        services.TryAddSingleton<ModelCatalog>(provider => new ModelCatalog(provider.GetServices<ModelRegistration>(), provider.GetRequiredService<ModelHost>(), provider.GetService<Configuration.IConfiguration>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ModelWarmUpService>(provider => new ModelWarmUpService(provider.GetRequiredService<ModelCatalog>(), provider.GetRequiredService<ModelHost>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<ModelOptions>, ModelConfiguration>(provider => new ModelConfiguration(provider.GetService<Configuration.IConfiguration>())));

@@ -37,6 +37,7 @@ internal sealed class ModelWarmUpService(ModelCatalog catalog, ModelHost host) :
             throw new AggregateException($"{failures.Count} models failed to load:{Environment.NewLine}" + string.Join(Environment.NewLine, failures.Select(f => "  - " + f.Message)), failures);
         }
 
+        catalog.WatchRepository();
         Log.ModelsReady(host.Logger, catalog.Models.Count(m => m.State == ModelState.Ready), clock.Elapsed.TotalMilliseconds);
         return Task.CompletedTask;
     }

@@ -1,28 +1,22 @@
-using System.Diagnostics;
-
 namespace InProcServe;
 
 /// <summary>
 /// One loaded version of a hosted model: its session and what serves calls on it. Calls lease it for as long as
 /// they use it; the routing that publishes it holds one lease of its own. Retiring drops that lease, and once the
-/// calls that still hold one have finished, the version's batcher, runner and session are released: a swap never
-/// fails a call that already started on the old version.
+/// calls that still hold one have finished, what serves calls on it (Pipeline/) and its session are released: a swap
+/// never fails a call that already started on the old version.
 /// </summary>
-internal abstract class ServingVersion : IBatchObserver
+internal abstract class ServingVersion
 {
-    private readonly InProcServeMetrics metrics;
-    private readonly KeyValuePair<string, object?> modelTag;
     private readonly TaskCompletionSource drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Leases: the routing's own plus one per call in flight. 0 means retired and drained; it never rises again.</summary>
     private int leases = 1;
 
-    private protected ServingVersion(long version, ModelSession session, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
+    private protected ServingVersion(long version, ModelSession session)
     {
         Version = version;
         Session = session;
-        this.metrics = metrics;
-        this.modelTag = modelTag;
         Tag = new(InProcServeMetrics.VersionTag, version);
     }
 
@@ -36,6 +30,12 @@ internal abstract class ServingVersion : IBatchObserver
 
     /// <summary>The most calls its queue holds (<see cref="BatchingOptions.QueueCapacity"/>).</summary>
     internal abstract int QueueCapacity { get; }
+
+    /// <summary>Calls queued on it now.</summary>
+    internal abstract int QueueLength { get; }
+
+    /// <summary>The most requests one batch takes.</summary>
+    internal abstract int MaxBatchSize { get; }
 
     /// <summary>What prediction monitoring sampled of this version; null when the model isn't monitored.</summary>
     internal abstract VersionMonitor? Monitor { get; }
@@ -78,53 +78,9 @@ internal abstract class ServingVersion : IBatchObserver
         Session.Dispose();
     }
 
-    bool IBatchObserver.TimesQueue => metrics.QueueDuration.Enabled;
-
-    void IBatchObserver.Dequeued(long elapsed) =>
-        metrics.QueueDuration.Record((double)elapsed / Stopwatch.Frequency, modelTag, Tag);
-
-    void IBatchObserver.BatchRan(int rows, long elapsed)
-    {
-        metrics.InferenceDuration.Record((double)elapsed / Stopwatch.Frequency, modelTag, Tag);
-        metrics.BatchSize.Record(rows, modelTag, Tag);
-    }
-
-    /// <summary>Disposes the batcher: queued calls fail, running batches finish. Safe to call twice.</summary>
+    /// <summary>Stops its queues: queued calls fail, running batches finish. Safe to call twice.</summary>
     private protected abstract ValueTask StopQueueAsync();
 
+    /// <summary>Releases what serves calls on it, once no call holds a lease; the session is released after.</summary>
     private protected abstract void DisposeRunner();
-}
-
-/// <summary>A version serving one contract's input and output records.</summary>
-internal sealed class ServingVersion<TInput, TOutput> : ServingVersion
-    where TInput : IModelInput<TInput>
-    where TOutput : IModelOutput<TOutput>
-{
-    internal ServingVersion(long version, ModelSession session, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
-        : base(version, session, metrics, modelTag)
-    {
-        Runner = runner;
-        Batcher = batcher;
-        TypedMonitor = monitor;
-        batcher.Observer = this;
-    }
-
-    internal ModelRunner<TInput, TOutput> Runner { get; }
-
-    internal ModelBatcher<TInput, TOutput> Batcher { get; }
-
-    /// <summary>Sees the rows this version answers, when the model is monitored; callers hold a lease while they call it.</summary>
-    internal VersionMonitor<TInput, TOutput>? TypedMonitor { get; }
-
-    internal override int QueueCapacity => Batcher.QueueCapacity;
-
-    internal override VersionMonitor? Monitor => TypedMonitor;
-
-    private protected override ValueTask StopQueueAsync() => Batcher.DisposeAsync();
-
-    private protected override void DisposeRunner()
-    {
-        Runner.Dispose();
-        TypedMonitor?.Dispose();
-    }
 }

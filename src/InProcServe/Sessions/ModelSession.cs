@@ -250,47 +250,6 @@ public sealed class ModelSession : IDisposable
         return WrapOutputs(names, values);
     }
 
-    /// <summary>
-    /// Binds typed contracts to this model: <typeparamref name="TInput"/> fills its inputs, <typeparamref name="TOutput"/>
-    /// reads its outputs. The contracts' declared tensors are checked against the model's signature here, once.
-    /// </summary>
-    /// <typeparam name="TInput">A type marked <see cref="ModelInputAttribute"/>.</typeparam>
-    /// <typeparam name="TOutput">A type marked <see cref="ModelOutputAttribute"/>.</typeparam>
-    /// <param name="maxBatchSize">The most rows one run takes. Default: 64. A model whose batch dimension is fixed at 1 gets 1.</param>
-    /// <returns>A runner over this session; disposing it leaves the session open.</returns>
-    /// <exception cref="InvalidOperationException">The contracts don't fit the model; the message lists every difference and the model's signature.</exception>
-    public ModelRunner<TInput, TOutput> CreateRunner<TInput, TOutput>(int maxBatchSize = 64)
-        where TInput : IModelInput<TInput>
-        where TOutput : IModelOutput<TOutput>
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
-        var binding = ContractBinding.Bind(this, $"{typeof(TInput).Name} → {typeof(TOutput).Name}", TInput.InputTensors, TOutput.OutputTensors);
-        return new ModelRunner<TInput, TOutput>(binding, binding.FixedBatchSize ?? maxBatchSize);
-    }
-
-    /// <summary>
-    /// Binds typed contracts to this model, as <see cref="CreateRunner{TInput, TOutput}"/> does, for queued calls: each
-    /// call waits in a bounded queue until a worker of <paramref name="lane"/> runs it in a batch with other calls.
-    /// </summary>
-    /// <typeparam name="TInput">A type marked <see cref="ModelInputAttribute"/>.</typeparam>
-    /// <typeparam name="TOutput">A type marked <see cref="ModelOutputAttribute"/>.</typeparam>
-    /// <param name="lane">The lane whose workers run the batches; several models may share it.</param>
-    /// <param name="options">Batch size, delay, queue capacity and deadlines. Default: null, the defaults of <see cref="BatchingOptions"/>.</param>
-    /// <returns>A batcher over this session; disposing it leaves the session and the lane open.</returns>
-    /// <exception cref="InvalidOperationException">The contracts don't fit the model; the message lists every difference and the model's signature.</exception>
-    /// <exception cref="ArgumentException">An option is invalid; the message names every invalid value.</exception>
-    /// <exception cref="ObjectDisposedException"><paramref name="lane"/> was disposed.</exception>
-    public ModelBatcher<TInput, TOutput> CreateBatcher<TInput, TOutput>(ExecutionLane lane, BatchingOptions? options = null)
-        where TInput : IModelInput<TInput>
-        where TOutput : IModelOutput<TOutput>
-    {
-        ArgumentNullException.ThrowIfNull(lane);
-        options ??= new BatchingOptions();
-        options.Validate(Name);
-        var binding = ContractBinding.Bind(this, $"{typeof(TInput).Name} → {typeof(TOutput).Name}", TInput.InputTensors, TOutput.OutputTensors);
-        return new ModelBatcher<TInput, TOutput>(binding, lane, options.Clone());
-    }
-
     /// <summary>Releases the native session once runs in flight have returned; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => guard.Dispose();
 

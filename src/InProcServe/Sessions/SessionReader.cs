@@ -29,6 +29,7 @@ internal static class SessionReader
             metadata.GraphName ?? "",
             metadata.Domain ?? "",
             metadata.Description ?? "",
-            metadata.Version,
+            // ONNX Runtime reports a model_version the file doesn't set as long.MaxValue: that is "unset", 0 here.
+            metadata.Version == long.MaxValue ? 0 : metadata.Version,
             (metadata.CustomMetadataMap ?? []).ToFrozenDictionary(StringComparer.Ordinal));
 }

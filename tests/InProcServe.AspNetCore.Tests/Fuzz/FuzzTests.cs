@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using InProcServe.AspNetCore.Tests.TestSupport;

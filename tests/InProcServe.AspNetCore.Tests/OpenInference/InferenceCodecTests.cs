@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using InProcServe.AspNetCore;
 using InProcServe.Fuzz;
 using InProcServe.Tests.TestSupport;
 
@@ -21,7 +20,7 @@ public sealed class InferenceCodecTests
         foreach (var testCase in reference.Cases)
         {
             using var body = JsonDocument.Parse(RequestJson(testCase.Inputs, id: "case-1"));
-            using var request = InferenceRequestReader.Read(body.RootElement, session, maxElements: 1_000_000);
+            using var request = InferenceRequestReader.Read(body.RootElement, Signature(session), maxElements: 1_000_000);
             using var outputs = session.Run(request.Inputs, request.OutputNames);
 
             using var response = JsonDocument.Parse(Write(model, request.Id, outputs));
@@ -64,7 +63,7 @@ public sealed class InferenceCodecTests
              "outputs": [{"name": "dot"}]}
             """);
 
-        using var request = InferenceRequestReader.Read(body.RootElement, session, 1000);
+        using var request = InferenceRequestReader.Read(body.RootElement, Signature(session), 1000);
         using var outputs = session.Run(request.Inputs, request.OutputNames);
 
         Assert.Equal(["dot"], request.OutputNames);
@@ -92,7 +91,7 @@ public sealed class InferenceCodecTests
         using var session = ModelSession.Load(TestModels.Path("fraud"));
         using var body = JsonDocument.Parse(json);
 
-        var error = Assert.Throws<InferenceError>(() => InferenceRequestReader.Read(body.RootElement, session, 1_000_000));
+        var error = Assert.Throws<InferenceError>(() => InferenceRequestReader.Read(body.RootElement, Signature(session), 1_000_000));
 
         Assert.Equal(400, error.StatusCode);
         Assert.Equal(message, error.Message);
@@ -104,7 +103,7 @@ public sealed class InferenceCodecTests
         using var session = ModelSession.Load(TestModels.Path("images"));
         using var body = JsonDocument.Parse($$"""{"inputs": [{"name": "image", "datatype": "UINT8", "shape": [1, 3, 4, 4], "data": [{{string.Join(",", Enumerable.Repeat("7", 47))}}, 256]}]}""");
 
-        var error = Assert.Throws<InferenceError>(() => InferenceRequestReader.Read(body.RootElement, session, 1000));
+        var error = Assert.Throws<InferenceError>(() => InferenceRequestReader.Read(body.RootElement, Signature(session), 1000));
 
         Assert.Equal("Input 'image': element 47 is 256; UINT8 takes a whole number from 0 to 255.", error.Message);
     }
@@ -115,7 +114,7 @@ public sealed class InferenceCodecTests
         using var session = ModelSession.Load(TestModels.Path("fraud"));
         using var body = JsonDocument.Parse("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [4611686018427387904, 30], "data": []}]}""");
 
-        var error = Assert.Throws<InferenceError>(() => InferenceRequestReader.Read(body.RootElement, session, 3000));
+        var error = Assert.Throws<InferenceError>(() => InferenceRequestReader.Read(body.RootElement, Signature(session), 3000));
 
         Assert.Equal(413, error.StatusCode);
         Assert.Equal("Input 'features': shape dimension 0 is 4611686018427387904, over the limit of 3000 elements left for this request.", error.Message);
@@ -140,5 +139,5 @@ public sealed class InferenceCodecTests
         return Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    /// <summary>The reference files spell types as numpy does; the protocol has its own names.</summary>
+    private static ModelSignature Signature(ModelSession session) => new(session.Name, 1, session.Inputs, session.Outputs);
 }

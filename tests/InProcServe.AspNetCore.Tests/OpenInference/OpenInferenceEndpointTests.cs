@@ -4,7 +4,6 @@ using System.Text.Json;
 using InProcServe.AspNetCore.Tests.TestSupport;
 using InProcServe.Fuzz;
 using InProcServe.Tests.TestSupport;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InProcServe.AspNetCore.Tests.OpenInference;

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using InProcServe.AspNetCore.Tests.TestSupport;
 using InProcServe.Tests.TestSupport;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InProcServe.AspNetCore.Tests.Telemetry;

@@ -9,7 +9,7 @@ namespace InProcServe.Cli.Tests.Scaffold;
 
 /// <summary>
 /// Every committed model and Silero VAD scaffolded, compiled with the source generator as written, and run: the contracts through
-/// <see cref="ModelSession.CreateRunner{TInput, TOutput}"/>, the session wrappers call by call, against the numpy
+/// <see cref="ModelRunner.Create{TInput, TOutput}"/>, the session wrappers call by call, against the numpy
 /// references (or, for Silero, a plain session run).
 /// </summary>
 public sealed class ScaffoldRoundTripTests
@@ -172,7 +172,7 @@ public sealed class ScaffoldRoundTripTests
         where TInput : IModelInput<TInput>
         where TOutput : IModelOutput<TOutput>
     {
-        using var runner = session.CreateRunner<TInput, TOutput>(maxBatchSize: Math.Max(1, inputs.Length));
+        using var runner = ModelRunner.Create<TInput, TOutput>(session, maxBatchSize: Math.Max(1, inputs.Length));
         var outputs = new TOutput[inputs.Length];
         runner.Predict(inputs, outputs);
         return outputs;
@@ -207,7 +207,7 @@ public sealed class ScaffoldRoundTripTests
         {
             var value = properties[next++].GetValue(result)!;
             var data = value as Array ?? Flat(value);
-            long[] shape = output.Shape.Length == 0 ? []
+            var shape = output.Shape.Length == 0 ? []
                 : next < properties.Count && properties[next].Name.EndsWith("Shape", StringComparison.Ordinal) && properties[next].PropertyType == typeof(long[]) ? (long[])properties[next++].GetValue(result)!
                 : [.. output.Shape];
             outputs[output.Name] = new HostTensor(output.ElementType, shape, data);

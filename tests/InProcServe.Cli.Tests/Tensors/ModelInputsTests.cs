@@ -1,4 +1,3 @@
-using InProcServe.Cli.Tests.TestSupport;
 using InProcServe.Tests.TestSupport;
 
 namespace InProcServe.Cli.Tests.Tensors;

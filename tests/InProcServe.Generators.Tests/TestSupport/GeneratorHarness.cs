@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using InProcServe.Generators;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 

@@ -22,9 +22,9 @@ public sealed class ExecutionLaneTests
         using var lane = new ExecutionLane("cpu", workers: 1);
         var written = new ConcurrentQueue<(int Id, int Row)>();
         var single = new BatchingOptions { MaxBatchSize = 1 };
-        await using var flooded = session.CreateBatcher<SlowRow, SlowResult>(lane, single);
-        await using var quiet = session.CreateBatcher<SlowRow, SlowResult>(lane, single);
-        await using var blocker = session.CreateBatcher<SlowRow, SlowResult>(lane, single);
+        await using var flooded = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, single);
+        await using var quiet = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, single);
+        await using var blocker = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, single);
         using var unblock = new CancellationTokenSource();
         var blocked = await Block(blocker, written, unblock.Token);
 
@@ -49,9 +49,9 @@ public sealed class ExecutionLaneTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
         var written = new ConcurrentQueue<(int Id, int Row)>();
-        await using var heavy = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, Priority = 3 });
-        await using var light = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1 });
-        await using var blocker = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1 });
+        await using var heavy = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1, Priority = 3 });
+        await using var light = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1 });
+        await using var blocker = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1 });
         using var unblock = new CancellationTokenSource();
         var blocked = await Block(blocker, written, unblock.Token);
 
@@ -102,7 +102,7 @@ public sealed class ExecutionLaneTests
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { IntraOpThreads = 1 });
         var lane = new ExecutionLane("cpu", workers: 2);
-        await using (var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane))
+        await using (var batcher = ModelBatcher.Create<FraudRow, FraudScore>(session, lane))
         {
             Assert.InRange((await batcher.PredictAsync(new FraudRow(new float[30]))).Probability, 0, 1);
         }
@@ -110,7 +110,7 @@ public sealed class ExecutionLaneTests
         lane.Dispose();
         lane.Dispose();
 
-        var error = Assert.Throws<ObjectDisposedException>(() => session.CreateBatcher<FraudRow, FraudScore>(lane));
+        var error = Assert.Throws<ObjectDisposedException>(() => ModelBatcher.Create<FraudRow, FraudScore>(session, lane));
         Assert.Contains(nameof(ExecutionLane), error.Message);
     }
 

@@ -17,7 +17,7 @@ public sealed class ModelBatcherTests
         var expected = reference.Outputs[0].Data.Select(d => d.GetDouble()).ToArray();
         using var session = ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 2);
-        await using var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions { MaxBatchSize = 4 });
+        await using var batcher = ModelBatcher.Create<FraudRow, FraudScore>(session, lane, new BatchingOptions { MaxBatchSize = 4 });
 
         var scores = await Task.WhenAll(rows.Select(r => batcher.PredictAsync(r).AsTask()));
 
@@ -38,7 +38,7 @@ public sealed class ModelBatcherTests
         var argmax = reference.Outputs[2].Data.Select(d => d.GetInt64()).ToArray();
         using var session = ModelSession.Load(TestModels.Path("multi_io"));
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<Pair, PairResult>(lane, new BatchingOptions { MaxBatchSize = 3 });
+        await using var batcher = ModelBatcher.Create<Pair, PairResult>(session, lane, new BatchingOptions { MaxBatchSize = 3 });
 
         var results = await Task.WhenAll(a.Select((row, i) => batcher.PredictAsync(new Pair(row, b[i])).AsTask()));
 
@@ -56,9 +56,9 @@ public sealed class ModelBatcherTests
     public async Task Many_concurrent_callers_each_get_the_result_of_their_own_input(int idleSpinMicroseconds)
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { IntraOpThreads = 1 });
-        using var runner = session.CreateRunner<FraudRow, FraudScore>();
+        using var runner = ModelRunner.Create<FraudRow, FraudScore>(session);
         using var lane = new ExecutionLane("cpu", workers: 2, TimeSpan.FromMicroseconds(idleSpinMicroseconds));
-        await using var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions { MaxBatchSize = 32, QueueCapacity = 64 });
+        await using var batcher = ModelBatcher.Create<FraudRow, FraudScore>(session, lane, new BatchingOptions { MaxBatchSize = 32, QueueCapacity = 64 });
         var random = new Random(7);
         var inputs = Enumerable.Range(0, 512).Select(_ => new FraudRow(Enumerable.Range(0, 30).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray())).ToArray();
         // The direct path is checked against numpy elsewhere; here it is the per-row reference.
@@ -86,9 +86,9 @@ public sealed class ModelBatcherTests
     public async Task A_small_queue_in_wait_mode_serves_many_callers_their_own_results_and_never_holds_more_than_its_capacity()
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { IntraOpThreads = 1 });
-        using var runner = session.CreateRunner<FraudRow, FraudScore>();
+        using var runner = ModelRunner.Create<FraudRow, FraudScore>(session);
         using var lane = new ExecutionLane("cpu", workers: 2);
-        await using var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions { MaxBatchSize = 4, QueueCapacity = 4, FullMode = QueueFullMode.Wait });
+        await using var batcher = ModelBatcher.Create<FraudRow, FraudScore>(session, lane, new BatchingOptions { MaxBatchSize = 4, QueueCapacity = 4, FullMode = QueueFullMode.Wait });
         var random = new Random(11);
         var inputs = Enumerable.Range(0, 256).Select(_ => new FraudRow(Enumerable.Range(0, 30).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray())).ToArray();
         var expected = inputs.Select(i => runner.Predict(i).Probability).ToArray();
@@ -123,7 +123,7 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
-        var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
+        var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
         var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>());
         var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask();
         var waiting = Enumerable.Range(2, 10).Select(i => batcher.PredictAsync(new SlowRow(i, 0.1f, 1)).AsTask()).ToArray();
@@ -143,7 +143,7 @@ public sealed class ModelBatcherTests
         using var lane = new ExecutionLane("cpu", workers: 1);
         var written = new ConcurrentQueue<(int Id, int Row)>();
         // A delay far longer than the test: only a full batch can start a run.
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromSeconds(10) });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromSeconds(10) });
 
         var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => batcher.PredictAsync(new SlowRow(i, i / 10f, 1, written)).AsTask()));
 
@@ -159,7 +159,7 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(30) });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(30) });
         var started = Stopwatch.StartNew();
 
         var result = await batcher.PredictAsync(new SlowRow(0, 0.5f, 1));
@@ -174,7 +174,7 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
         var written = new ConcurrentQueue<(int Id, int Row)>();
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 2, FullMode = QueueFullMode.Reject });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 2, FullMode = QueueFullMode.Reject });
         using var endBusy = new CancellationTokenSource();
         var busy = await StartBusyBatch(batcher, written, EndlessIterations, cancellationToken: endBusy.Token);
         using var cancellation = new CancellationTokenSource();
@@ -202,7 +202,7 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
         var written = new ConcurrentQueue<(int Id, int Row)>();
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, DefaultTimeout = TimeSpan.FromMilliseconds(100) });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1, DefaultTimeout = TimeSpan.FromMilliseconds(100) });
         using var endBusy = new CancellationTokenSource();
         var busy = await StartBusyBatch(batcher, written, EndlessIterations, TimeSpan.FromMinutes(10), endBusy.Token);
 
@@ -223,7 +223,7 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
         // Only a full batch starts a run: both requests are in it.
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 2, MaxDelay = TimeSpan.FromSeconds(10) });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 2, MaxDelay = TimeSpan.FromSeconds(10) });
         using var cancellation = new CancellationTokenSource();
         var written = new ConcurrentQueue<(int Id, int Row)>();
 
@@ -254,7 +254,7 @@ public sealed class ModelBatcherTests
         using var lane = new ExecutionLane("cpu", workers: 1);
         // A delay far longer than the test: the run starts only once both requests are queued, so they share it
         // (with no delay the worker may take the first alone, and the test would cancel a finished request).
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 2, MaxDelay = TimeSpan.FromSeconds(10) });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 2, MaxDelay = TimeSpan.FromSeconds(10) });
         using var cancellation = new CancellationTokenSource();
         var written = new ConcurrentQueue<(int Id, int Row)>();
 
@@ -267,7 +267,7 @@ public sealed class ModelBatcherTests
         Assert.False(kept.IsCompleted, "the batch ended with the canceled request");
         var result = await kept;
         // After this many float32 steps the value has drifted from the double recurrence; the direct path is the reference.
-        using var runner = session.CreateRunner<SlowRow, SlowResult>();
+        using var runner = ModelRunner.Create<SlowRow, SlowResult>(session);
         Assert.Equal(runner.Predict(new SlowRow(1, 0.25f, BusyIterations)).Y, result.Y);
     }
 
@@ -276,7 +276,7 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 2, FullMode = QueueFullMode.Reject });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 2, FullMode = QueueFullMode.Reject });
         var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>());
         var queued = new[] { batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask(), batcher.PredictAsync(new SlowRow(2, 0.2f, 1)).AsTask() };
 
@@ -293,7 +293,7 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
         // Busy until the test ends it, however slowly this machine runs the rest.
         using var endBusy = new CancellationTokenSource();
         var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>(), EndlessIterations, cancellationToken: endBusy.Token);
@@ -316,7 +316,7 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1, QueueCapacity = 1, FullMode = QueueFullMode.Wait });
         var written = new ConcurrentQueue<(int Id, int Row)>();
         using var endBusy = new CancellationTokenSource();
         var busy = await StartBusyBatch(batcher, written, EndlessIterations, cancellationToken: endBusy.Token);
@@ -341,7 +341,7 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"), new ModelSessionOptions { IntraOpThreads = 1 });
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(20) });
+        await using var batcher = ModelBatcher.Create<FraudRow, FraudScore>(session, lane, new BatchingOptions { MaxBatchSize = 8, MaxDelay = TimeSpan.FromMilliseconds(20) });
 
         var good = batcher.PredictAsync(new FraudRow(new float[30])).AsTask();
         var bad = batcher.PredictAsync(new FraudRow(new float[29])).AsTask();
@@ -360,7 +360,7 @@ public sealed class ModelBatcherTests
         using var lane = new ExecutionLane("cpu", workers: 2);
         for (var round = 0; round < 10; round++)
         {
-            var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions { MaxBatchSize = 16, QueueCapacity = 64 });
+            var batcher = ModelBatcher.Create<FraudRow, FraudScore>(session, lane, new BatchingOptions { MaxBatchSize = 16, QueueCapacity = 64 });
             var outcomes = new ConcurrentBag<string>();
             var callers = Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
             {
@@ -393,14 +393,14 @@ public sealed class ModelBatcherTests
     {
         using var session = ModelSession.Load(TestModels.Path("slow_rows"), new ModelSessionOptions { IntraOpThreads = 1 });
         var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<SlowRow, SlowResult>(lane, new BatchingOptions { MaxBatchSize = 1 });
+        await using var batcher = ModelBatcher.Create<SlowRow, SlowResult>(session, lane, new BatchingOptions { MaxBatchSize = 1 });
         var busy = await StartBusyBatch(batcher, new ConcurrentQueue<(int, int)>());
         var queued = batcher.PredictAsync(new SlowRow(1, 0.1f, 1)).AsTask();
 
         lane.Dispose();
 
         // The batch in hand finished: its result is the direct path's for the same row.
-        using var runner = session.CreateRunner<SlowRow, SlowResult>();
+        using var runner = ModelRunner.Create<SlowRow, SlowResult>(session);
         Assert.Equal(runner.Predict(new SlowRow(0, 0.5f, BusyIterations)).Y, (await busy).Y);
         var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => queued);
         Assert.Contains("Lane 'cpu' was disposed.", error.Message);
@@ -412,7 +412,7 @@ public sealed class ModelBatcherTests
     {
         var session = ModelSession.Load(TestModels.Path("fraud"));
         using var lane = new ExecutionLane("cpu", workers: 1);
-        await using var batcher = session.CreateBatcher<FraudRow, FraudScore>(lane);
+        await using var batcher = ModelBatcher.Create<FraudRow, FraudScore>(session, lane);
         session.Dispose();
 
         var error = await Assert.ThrowsAsync<ObjectDisposedException>(() => batcher.PredictAsync(new FraudRow(new float[30])).AsTask());
@@ -425,7 +425,7 @@ public sealed class ModelBatcherTests
         using var session = ModelSession.Load(TestModels.Path("fraud"));
         using var lane = new ExecutionLane("cpu", workers: 1);
 
-        var error = Assert.Throws<ArgumentException>(() => session.CreateBatcher<FraudRow, FraudScore>(lane, new BatchingOptions
+        var error = Assert.Throws<ArgumentException>(() => ModelBatcher.Create<FraudRow, FraudScore>(session, lane, new BatchingOptions
         {
             MaxBatchSize = 0,
             MaxDelay = TimeSpan.FromMilliseconds(-1),

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using InProcServe.Tests.TestSupport;
 
 namespace InProcServe.Tests.Contracts;
@@ -13,7 +12,7 @@ public sealed class GeneratedContractTests
     public void Fraud_with_30_scalar_columns_matches_the_numpy_reference()
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<Transaction, FraudScore>(maxBatchSize: 5);
+        using var runner = ModelRunner.Create<Transaction, FraudScore>(session, maxBatchSize: 5);
 
         foreach (var reference in TestModels.Reference("fraud").Cases)
         {
@@ -35,7 +34,7 @@ public sealed class GeneratedContractTests
     public void Fraud_with_columns_and_an_output_inherited_from_base_records_matches_the_numpy_reference()
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<ScoredCardPayment, CardRiskScore>(maxBatchSize: 5);
+        using var runner = ModelRunner.Create<ScoredCardPayment, CardRiskScore>(session, maxBatchSize: 5);
         var reference = TestModels.Reference("fraud");
 
         foreach (var referenceCase in reference.Cases)
@@ -61,9 +60,9 @@ public sealed class GeneratedContractTests
         var rows = Floats(reference.Inputs[0]).Chunk(30).ToArray();
         var expected = Floats(reference.Outputs[0]);
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var arrays = session.CreateRunner<FraudFeatures, FraudScore>();
-        using var memories = session.CreateRunner<FraudFeatureMemory, FraudScore>();
-        using var inline = session.CreateRunner<FraudInline, FraudScore>();
+        using var arrays = ModelRunner.Create<FraudFeatures, FraudScore>(session);
+        using var memories = ModelRunner.Create<FraudFeatureMemory, FraudScore>(session);
+        using var inline = ModelRunner.Create<FraudInline, FraudScore>(session);
 
         for (var i = 0; i < rows.Length; i++)
         {
@@ -88,7 +87,7 @@ public sealed class GeneratedContractTests
             return new Pair(row, four);
         }).ToArray();
         using var session = ModelSession.Load(TestModels.Path("multi_io"));
-        using var runner = session.CreateRunner<Pair, PairResult>(maxBatchSize: 2);
+        using var runner = ModelRunner.Create<Pair, PairResult>(session, maxBatchSize: 2);
         var results = new PairResult[inputs.Length];
 
         runner.Predict(inputs, results);
@@ -140,7 +139,7 @@ public sealed class GeneratedContractTests
         }
 
         using var session = ModelSession.Load(TestModels.Path("all_types"));
-        using var runner = session.CreateRunner<AllTypesInput, AllTypesOutput>();
+        using var runner = ModelRunner.Create<AllTypesInput, AllTypesOutput>(session);
         var outputs = new AllTypesOutput[rows];
         runner.Predict(inputs, outputs);
 
@@ -171,7 +170,7 @@ public sealed class GeneratedContractTests
         var normalized = Floats(reference.Cases[0].Outputs[0]).Chunk(48).ToArray();
         var means = Floats(reference.Cases[0].Outputs[1]).Chunk(3).ToArray();
         using var session = ModelSession.Load(TestModels.Path("images"));
-        using var runner = session.CreateRunner<Image, ImageStatistics>();
+        using var runner = ModelRunner.Create<Image, ImageStatistics>(session);
 
         for (var i = 0; i < images.Length; i++)
         {
@@ -191,7 +190,7 @@ public sealed class GeneratedContractTests
         var total = Floats(first.Outputs[0]);
         var scaled = Floats(first.Outputs[1]).Chunk(5).ToArray();
         using var session = ModelSession.Load(TestModels.Path("dynamic"));
-        using var runner = session.CreateRunner<Sequence, SequenceResult>();
+        using var runner = ModelRunner.Create<Sequence, SequenceResult>(session);
 
         for (var i = 0; i < inputs.Length; i++)
         {
@@ -206,7 +205,7 @@ public sealed class GeneratedContractTests
     {
         // dynamic.onnx: total = row sum of x, scaled = 2x (models/README.md), so for one column total = x.
         using var session = ModelSession.Load(TestModels.Path("dynamic"));
-        using var runner = session.CreateRunner<Single, SingleResult>();
+        using var runner = ModelRunner.Create<Single, SingleResult>(session);
         Single[] inputs = [new(1.5f), new(-3f), new(0.25f)];
         var results = new SingleResult[inputs.Length];
 
@@ -221,7 +220,7 @@ public sealed class GeneratedContractTests
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
 
-        var error = Assert.Throws<InvalidOperationException>(() => session.CreateRunner<WrongFraudFeatures, WrongFraudScore>());
+        var error = Assert.Throws<InvalidOperationException>(() => ModelRunner.Create<WrongFraudFeatures, WrongFraudScore>(session));
 
         Assert.Equal(
             """
@@ -241,7 +240,7 @@ public sealed class GeneratedContractTests
     {
         using var session = ModelSession.Load(TestModels.Path("images"));
 
-        var error = Assert.Throws<InvalidOperationException>(() => session.CreateRunner<Transaction, FraudScore>());
+        var error = Assert.Throws<InvalidOperationException>(() => ModelRunner.Create<Transaction, FraudScore>(session));
 
         Assert.Equal(
             """
@@ -260,7 +259,7 @@ public sealed class GeneratedContractTests
     public void A_vector_of_the_wrong_length_is_an_error_naming_the_member_the_row_and_the_lengths()
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, FraudScore>();
+        using var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session);
         var inputs = Enumerable.Range(0, 5).Select(i => new FraudFeatures(new float[i == 3 ? 29 : 30])).ToArray();
 
         var direct = Assert.Throws<ArgumentException>(() => runner.Predict(new FraudFeatures(new float[31])));

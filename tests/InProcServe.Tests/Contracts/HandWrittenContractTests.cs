@@ -15,7 +15,7 @@ public sealed class HandWrittenContractTests
         var rows = reference.Inputs[0].Data.Select(d => (float)d.GetDouble()).Chunk(30).Select(r => new FraudRow(r)).ToArray();
         var expected = reference.Outputs[0].Data.Select(d => d.GetDouble()).ToArray();
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudRow, FraudScore>(maxBatchSize: 5);
+        using var runner = ModelRunner.Create<FraudRow, FraudScore>(session, maxBatchSize: 5);
 
         var bulk = new FraudScore[rows.Length];
         runner.Predict(rows, bulk);
@@ -32,7 +32,7 @@ public sealed class HandWrittenContractTests
     {
         using var session = ModelSession.Load(TestModels.Path("multi_io"));
 
-        var error = Assert.Throws<InvalidOperationException>(() => session.CreateRunner<FraudRow, FraudScore>());
+        var error = Assert.Throws<InvalidOperationException>(() => ModelRunner.Create<FraudRow, FraudScore>(session));
 
         Assert.Equal(
             """

@@ -15,7 +15,7 @@ public sealed class ModelRunnerStreamTests
     {
         var (rows, expected) = FraudReference();
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, FraudScore>(maxBatchSize: 5);
+        using var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session, maxBatchSize: 5);
         // 16 reference rows, three times over: full batches of 5 and a last one of 3.
         var inputs = Enumerable.Range(0, 3).SelectMany(_ => rows).ToArray();
         var source = new Source(inputs);
@@ -42,7 +42,7 @@ public sealed class ModelRunnerStreamTests
     {
         var (rows, expected) = FraudReference();
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, FraudScore>(maxBatchSize: 64);
+        using var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session, maxBatchSize: 64);
         var received = Enumerable.Range(0, rows.Length).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         // Input i + 1 is produced only once the consumer holds output i: a stream that waited to fill its batch of 64
         // would never get there (the wait gives up after 30 s, failing the test instead of hanging it).
@@ -67,7 +67,7 @@ public sealed class ModelRunnerStreamTests
     public async Task An_empty_source_gives_no_outputs_and_is_disposed()
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, FraudScore>();
+        using var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session);
         var source = new Source([]);
 
         var outputs = new List<FraudScore>();
@@ -82,7 +82,7 @@ public sealed class ModelRunnerStreamTests
     {
         var (rows, _) = FraudReference();
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, FraudScore>(maxBatchSize: 4);
+        using var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session, maxBatchSize: 4);
         using var cancellation = new CancellationTokenSource();
         // After its fourth input the source waits until it is told to stop.
         var source = new Source(rows, (index, token) => index < 4 ? Task.CompletedTask : Task.Delay(Timeout.Infinite, token));
@@ -109,7 +109,7 @@ public sealed class ModelRunnerStreamTests
     {
         var (rows, expected) = FraudReference();
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, FraudScore>(maxBatchSize: 8);
+        using var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session, maxBatchSize: 8);
         var source = new Source(rows, (index, token) => index < 2 ? Task.CompletedTask : Task.Delay(Timeout.Infinite, token));
 
         await foreach (var output in runner.PredictAsync(source))
@@ -128,7 +128,7 @@ public sealed class ModelRunnerStreamTests
     {
         var (rows, expected) = FraudReference();
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, FraudScore>(maxBatchSize: 4);
+        using var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session, maxBatchSize: 4);
         var inputs = rows.Take(8).Select((row, i) => i == 5 ? new FraudFeatures(new float[29]) : row).ToArray();
         var source = new Source(inputs);
 
@@ -147,7 +147,7 @@ public sealed class ModelRunnerStreamTests
     public async Task A_disposed_runner_fails_the_stream()
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        var runner = session.CreateRunner<FraudFeatures, FraudScore>();
+        var runner = ModelRunner.Create<FraudFeatures, FraudScore>(session);
         runner.Dispose();
 
         await Assert.ThrowsAsync<ObjectDisposedException>(async () =>

@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using InProcServe.Tests.Contracts;
-using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 
 namespace InProcServe.Tests.Diagnostics;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
 
 namespace InProcServe.Tests.Hosting;
 

@@ -1,8 +1,7 @@
 using InProcServe.Tests.Contracts;
-using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 
 namespace InProcServe.Tests.Hosting;
 

@@ -1,9 +1,8 @@
 using InProcServe.Tests.Contracts;
-using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Hosting;
+using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 
 namespace InProcServe.Tests.Hosting;
 

@@ -6,8 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 using Xunit.Abstractions;
+using FraudScore = InProcServe.Tests.Contracts.FraudScore;
 
 namespace InProcServe.Tests.Lifecycle;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace InProcServe.Tests.Pipeline;
 

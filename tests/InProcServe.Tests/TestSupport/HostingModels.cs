@@ -74,14 +74,14 @@ internal static class FraudReference
     internal static float Probability(Payment payment)
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, Contracts.FraudScore>();
+        using var runner = ModelRunner.Create<FraudFeatures, Contracts.FraudScore>(session);
         return runner.Predict(new FraudFeatures(PaymentFeatures.Features(payment))).Probability;
     }
 
     internal static float[] Probabilities(IReadOnlyList<Payment> payments)
     {
         using var session = ModelSession.Load(TestModels.Path("fraud"));
-        using var runner = session.CreateRunner<FraudFeatures, Contracts.FraudScore>();
+        using var runner = ModelRunner.Create<FraudFeatures, Contracts.FraudScore>(session);
         var inputs = payments.Select(p => new FraudFeatures(PaymentFeatures.Features(p))).ToArray();
         var outputs = new Contracts.FraudScore[inputs.Length];
         runner.Predict(inputs, outputs);

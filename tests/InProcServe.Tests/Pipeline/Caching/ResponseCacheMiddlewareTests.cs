@@ -1,6 +1,5 @@
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace InProcServe.Tests.Pipeline.Caching;
 

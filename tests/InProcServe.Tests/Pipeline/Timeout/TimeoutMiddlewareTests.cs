@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using InProcServe.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace InProcServe.Tests.Pipeline.Timeout;
 

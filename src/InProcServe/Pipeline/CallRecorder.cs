@@ -1,0 +1,62 @@
+using System.Diagnostics;
+
+namespace InProcServe;
+
+/// <summary>
+/// How a model's calls are measured: one activity per call when someone traces, and the call's duration and outcome
+/// in <c>inprocserve.request.duration</c> and <c>inprocserve.requests</c>, tagged with the version that answered.
+/// </summary>
+internal sealed class CallRecorder(string model, InProcServeMetrics metrics, ModelVersions versions)
+{
+    internal const string Direct = "direct";
+    internal const string Queued = "queued";
+    internal const string Bulk = "bulk";
+
+    private readonly string activityName = $"predict {model}";
+    private readonly KeyValuePair<string, object?> modelTag = new(InProcServeMetrics.ModelTag, model);
+
+    /// <summary>Whether anything reads what <see cref="Record"/> computes: without a listener a call skips the clock.</summary>
+    internal bool Listening => metrics.RequestDuration.Enabled || metrics.Requests.Enabled || InProcServeMetrics.ActivitySource.HasListeners();
+
+    /// <summary>Starts a call's activity when someone listens.</summary>
+    internal Activity? StartActivity(string mode)
+    {
+        var activity = InProcServeMetrics.ActivitySource.StartActivity(activityName);
+        if (activity is not null)
+        {
+            activity.SetTag(modelTag.Key, modelTag.Value);
+            activity.SetTag(versions.PrimaryTag.Key, versions.PrimaryTag.Value);
+            activity.SetTag(InProcServeMetrics.ModeTag, mode);
+        }
+
+        return activity;
+    }
+
+    /// <summary>
+    /// Records <paramref name="count"/> finished calls: their outcome, their duration, the version that answered them
+    /// (<paramref name="served"/>; the primary when none did), and the activity's status.
+    /// </summary>
+    internal void Record(long started, string mode, Exception? error, Activity? activity, ServingVersion? served, int count = 1)
+    {
+        // Nobody listens (no exporter, no MeterListener, no trace): nothing to compute per call.
+        if (activity is null && !metrics.RequestDuration.Enabled && !metrics.Requests.Enabled) return;
+        var outcome = error switch
+        {
+            null => "ok",
+            QueueFullException => "rejected",
+            TimeoutException => "timeout",
+            OperationCanceledException => "canceled",
+            _ => "error",
+        };
+        var versionTag = served?.Tag ?? versions.PrimaryTag;
+        var tags = new TagList { modelTag, versionTag, { InProcServeMetrics.ModeTag, mode }, { InProcServeMetrics.OutcomeTag, outcome } };
+        metrics.RequestDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, tags);
+        metrics.Requests.Add(count, tags);
+        if (activity is not null)
+        {
+            activity.SetTag(versionTag.Key, versionTag.Value);
+            activity.SetTag(InProcServeMetrics.OutcomeTag, outcome);
+            if (error is not null) activity.SetStatus(ActivityStatusCode.Error, error.Message);
+        }
+    }
+}
