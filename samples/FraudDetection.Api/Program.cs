@@ -24,6 +24,10 @@ builder.Services.AddModel<Fraud>()
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, FraudJsonContext.Default));
 builder.Services.AddOpenInferenceProtocol();
 
+// Models with no C# contract (InProcServe:Models:<name>:Path, or a repository at InProcServe:ModelRepository) are
+// served through the Open Inference Protocol; one check reports them (Degraded, with the cause, when one failed).
+builder.Services.AddHealthChecks().AddUntypedModelsCheck();
+
 // Telemetry: InProcServe's meter beside ASP.NET Core's, scraped by Prometheus at /metrics; InProcServe's call spans
 // inside ASP.NET Core's request spans. Setting OTEL_EXPORTER_OTLP_ENDPOINT (or Telemetry:Otlp:Endpoint) also sends
 // both to an OTLP collector.
