@@ -21,6 +21,7 @@ Models (opset 17, IR version 8):
     fraud_retrained.onnx  fraud.onnx with other weights: a second version of the same model
     multi_io.onnx   two inputs, three outputs of mixed element types
     all_types.onnx  one identity-like pass-through per supported element type
+    typed.onnx      all_types.onnx without float16: the types with a typed gRPC contents field
     dynamic.onnx    two symbolic dimensions ("batch", "seq")
     fixed.onnx      fully static shape [2, 3], for shape-mismatch tests
     wide.onnx       256 -> 960 -> 960 -> 1 MLP, 4.5 MB of weights, for weight-sharing tests
@@ -376,7 +377,7 @@ def all_types_values():
     return arrays
 
 
-def build_all_types():
+def build_reversal(name, types, doc):
     # Slice with step -1 reverses axis 1. It only moves data, so the output is
     # bit-exact, and ONNX Runtime's CPU Slice kernel is registered for every
     # tensor type (Identity would do too, but a real reordering also catches
@@ -384,22 +385,34 @@ def build_all_types():
     initializers = [const_i64("starts", [-1]), const_i64("ends", [INT64_MIN]),
                     const_i64("axes", [1]), const_i64("steps", [-1])]
     nodes, inputs, outputs = [], [], []
-    for name, onnx_type, _, _ in ELEMENT_TYPES:
-        inputs.append(helper.make_tensor_value_info(f"x_{name}", onnx_type, ["batch", 3]))
-        outputs.append(helper.make_tensor_value_info(f"y_{name}", onnx_type, ["batch", 3]))
-        nodes.append(helper.make_node("Slice", [f"x_{name}", "starts", "ends", "axes", "steps"],
-                                      [f"y_{name}"], name=f"Reverse_{name}"))
-    graph = helper.make_graph(nodes, "all_types", inputs, outputs, initializer=initializers)
-    model = make_model(graph, "For each element type t: y_t = x_t reversed along axis 1. "
-                              "Tests tensor marshalling of every supported element type.",
-                       model_version=1)
-    save_model(model, "all_types.onnx")
+    for type_name, onnx_type, _, _ in types:
+        inputs.append(helper.make_tensor_value_info(f"x_{type_name}", onnx_type, ["batch", 3]))
+        outputs.append(helper.make_tensor_value_info(f"y_{type_name}", onnx_type, ["batch", 3]))
+        nodes.append(helper.make_node("Slice", [f"x_{type_name}", "starts", "ends", "axes", "steps"],
+                                      [f"y_{type_name}"], name=f"Reverse_{type_name}"))
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=initializers)
+    model = make_model(graph, doc, model_version=1)
+    save_model(model, f"{name}.onnx")
 
     arrays = all_types_values()
-    inputs_ref = {f"x_{n}": arrays[n] for n, _, _, _ in ELEMENT_TYPES}
-    outputs_ref = {f"y_{n}": arrays[n][:, ::-1] for n, _, _, _ in ELEMENT_TYPES}
-    write_reference("all_types.reference.json", "all_types.onnx", 0.0,
+    inputs_ref = {f"x_{n}": arrays[n] for n, _, _, _ in types}
+    outputs_ref = {f"y_{n}": arrays[n][:, ::-1] for n, _, _, _ in types}
+    write_reference(f"{name}.reference.json", f"{name}.onnx", 0.0,
                     [{"inputs": inputs_ref, "outputs": outputs_ref}])
+
+
+def build_all_types():
+    build_reversal("all_types", ELEMENT_TYPES,
+                   "For each element type t: y_t = x_t reversed along axis 1. "
+                   "Tests tensor marshalling of every supported element type.")
+
+
+def build_typed():
+    # The types the Open Inference Protocol's gRPC messages carry in a typed field (float16 goes only as raw bytes),
+    # so one request can send every input through those fields.
+    build_reversal("typed", [t for t in ELEMENT_TYPES if t[0] != "float16"],
+                   "all_types.onnx without float16: y_t = x_t reversed along axis 1 for each type t "
+                   "that the gRPC protocol carries in a typed field.")
 
 
 # ---------------------------------------------------------------------------
@@ -625,6 +638,7 @@ def main():
     build_fraud_retrained()
     build_multi_io()
     build_all_types()
+    build_typed()
     build_dynamic()
     build_fixed()
     build_slow()

@@ -1,4 +1,4 @@
-// The fraud-scoring web app: a typed JSON endpoint, the Open Inference Protocol, health checks, telemetry and a dashboard.
+// The fraud-scoring web app: a typed JSON endpoint, the Open Inference Protocol (REST and gRPC), health checks, telemetry and a dashboard.
 // Run: dotnet run --project samples/FraudDetection.Api    (then see README.md for curl commands)
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -51,6 +51,9 @@ var app = builder.Build();
 
 app.MapModel<Fraud>("/fraud/score");
 app.MapOpenInferenceProtocol();
+// The same protocol over gRPC, for Triton's and KServe's gRPC clients: on the HTTP/2 endpoint Kestrel:Endpoints:Grpc
+// (appsettings.json, http://localhost:5001), since gRPC without TLS needs an endpoint that speaks HTTP/2 alone.
+app.MapOpenInferenceGrpc();
 app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
 app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
 app.MapPrometheusScrapingEndpoint("/metrics");

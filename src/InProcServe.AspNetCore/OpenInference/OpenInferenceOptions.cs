@@ -1,9 +1,15 @@
 namespace InProcServe.AspNetCore;
 
-/// <summary>Limits and exposure of the Open Inference Protocol endpoints (<c>MapOpenInferenceProtocol</c>).</summary>
+/// <summary>
+/// Limits and exposure of the Open Inference Protocol's REST endpoints (<c>MapOpenInferenceProtocol</c>) and gRPC
+/// service (<c>MapOpenInferenceGrpc</c>).
+/// </summary>
 public sealed class OpenInferenceOptions
 {
-    /// <summary>The largest infer request body, in bytes; a larger one is answered 413. Default: 16 MiB.</summary>
+    /// <summary>
+    /// The largest infer request body, in bytes, JSON and binary tensor data together; a larger one is answered 413.
+    /// On gRPC, the largest message the service takes (a larger one is RESOURCE_EXHAUSTED). Default: 16 MiB.
+    /// </summary>
     public int MaxRequestBodyBytes { get; set; } = 16 << 20;
 
     /// <summary>
@@ -12,7 +18,10 @@ public sealed class OpenInferenceOptions
     /// </summary>
     public long MaxElementsPerRequest { get; set; } = 1 << 20;
 
-    /// <summary>The size from which an infer body counts as large, in bytes (declared or received). Default: 1 MiB.</summary>
+    /// <summary>
+    /// The size from which a REST infer body counts as large, in bytes (declared or received). Default: 1 MiB. gRPC
+    /// messages are read whole before the service sees them, and are bounded by <see cref="MaxRequestBodyBytes"/> only.
+    /// </summary>
     public int LargeRequestBytes { get; set; } = 1 << 20;
 
     /// <summary>
@@ -21,7 +30,7 @@ public sealed class OpenInferenceOptions
     /// </summary>
     public int MaxConcurrentLargeRequests { get; set; } = 4;
 
-    /// <summary>The Retry-After given with 429 and 503. Default: 1 second.</summary>
+    /// <summary>The Retry-After given with 429 and 503 (on gRPC, <c>grpc-retry-pushback-ms</c> with UNAVAILABLE). Default: 1 second.</summary>
     public TimeSpan RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -37,6 +46,6 @@ public sealed class OpenInferenceOptions
     /// <summary>Whether a 404 for an unknown model lists the models served. Default: false, so a probe learns nothing of the catalogue.</summary>
     public bool ListModelsInErrors { get; set; }
 
-    /// <summary>The server name in <c>GET /v2</c>. Default: "inprocserve".</summary>
+    /// <summary>The server name in <c>GET /v2</c> and gRPC's ServerMetadata. Default: "inprocserve".</summary>
     public string ServerName { get; set; } = "inprocserve";
 }

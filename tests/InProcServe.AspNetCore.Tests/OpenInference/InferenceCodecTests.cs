@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using InProcServe.Fuzz;
 using InProcServe.Tests.TestSupport;
 
 namespace InProcServe.AspNetCore.Tests.OpenInference;
@@ -31,7 +32,7 @@ public sealed class InferenceCodecTests
             foreach (var expected in testCase.Outputs)
             {
                 var actual = written[expected.Name];
-                Assert.Equal(OipType(expected.Type), actual.GetProperty("datatype").GetString());
+                Assert.Equal(FuzzCases.Datatype(expected.Type), actual.GetProperty("datatype").GetString());
                 Assert.Equal(expected.Shape, actual.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()));
                 var data = actual.GetProperty("data").EnumerateArray().ToArray();
                 Assert.Equal(expected.Data.Length, data.Length);
@@ -81,7 +82,7 @@ public sealed class InferenceCodecTests
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 29], "data": []}]}""", "Input 'features': shape [1,29] has 29 in dimension 1; the model takes FP32 [-1,30].")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [-1, 30], "data": []}]}""", "Input 'features': shape dimension 0 is -1; dimensions are whole numbers, 0 or more.")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": [1, 2]}]}""", "Input 'features': shape [1,30] holds 30 elements, but \"data\" has 2.")]
-    [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": 7}]}""", "Input 'features': \"data\" must be an array (flat or nested, row-major) of 30 elements.")]
+    [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": 7}]}""", "Input 'features': \"data\" must be an array (flat or nested, row-major) of 30 elements, or its elements must be binary (\"parameters\": {\"binary_data_size\": bytes}).")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": ["nan",0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}]}""", "Input 'features': element 0 is \"nan\"; FP32 takes a finite number, \"NaN\", \"Infinity\" or \"-Infinity\".")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [1, 30], "data": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1e999]}]}""", "Input 'features': element 29 is 1e999; FP32 takes a finite number, \"NaN\", \"Infinity\" or \"-Infinity\".")]
     [InlineData("""{"inputs": [{"name": "features", "datatype": "FP32", "shape": [0, 30], "data": []}], "outputs": [{"name": "score"}]}""", "Unknown output 'score'. Model 'fraud' has: 'probability' FP32 [-1,1].")]
@@ -123,7 +124,7 @@ public sealed class InferenceCodecTests
     {
         var text = new StringBuilder($$"""{"id": "{{id}}", "inputs": [""");
         text.AppendJoin(", ", inputs.Select(t =>
-            $$"""{"name": "{{t.Name}}", "datatype": "{{OipType(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
+            $$"""{"name": "{{t.Name}}", "datatype": "{{FuzzCases.Datatype(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
         return text.Append("]}").ToString();
     }
 
@@ -137,16 +138,6 @@ public sealed class InferenceCodecTests
 
         return Encoding.UTF8.GetString(stream.ToArray());
     }
-
-    /// <summary>The reference files spell types as numpy does; the protocol has its own names.</summary>
-    private static string OipType(string numpy) => numpy switch
-    {
-        "float32" => "FP32",
-        "float64" => "FP64",
-        "float16" => "FP16",
-        "string" => "BYTES",
-        _ => numpy.ToUpperInvariant(),
-    };
 
     private static ModelSignature Signature(ModelSession session) => new(session.Name, 1, session.Inputs, session.Outputs);
 }

@@ -3,12 +3,17 @@ using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
 using System.Text;
+using Google.Protobuf;
+using Grpc.Net.Client;
+using InProcServe.AspNetCore.Tests.TestSupport;
+using InProcServe.Protocol.Grpc;
+using InProcServe.Tests.TestSupport;
 
 namespace InProcServe.AspNetCore.Tests.Samples;
 
 /// <summary>
 /// The web sample as users run it: its own process, its own configuration, over loopback HTTP. Its telemetry and its
-/// dashboard are checked here; the scoring itself by .ci/run's smoke test.
+/// dashboard and its gRPC endpoint are checked here; the scoring itself by .ci/run's smoke test.
 /// </summary>
 public sealed class FraudDetectionApiTests
 {
@@ -39,33 +44,59 @@ public sealed class FraudDetectionApiTests
         Assert.Contains("\"sampleRate\":0.1", snapshot);
     }
 
-    /// <summary>The sample's built app, started on a free loopback port from its output folder (so it reads its appsettings.json).</summary>
+    [Fact]
+    public async Task The_sample_serves_the_open_inference_protocol_over_grpc_on_its_http2_endpoint()
+    {
+        var reference = TestModels.Reference("fraud");
+        var features = reference.Cases[0].Inputs[0];
+        await using var app = await SampleApp.StartAsync();
+        using var channel = GrpcChannel.ForAddress(app.GrpcAddress);
+        var client = new GRPCInferenceService.GRPCInferenceServiceClient(channel);
+        var request = new ModelInferRequest { ModelName = "Fraud", Inputs = { new ModelInferRequest.Types.InferInputTensor { Name = "features", Datatype = "FP32", Shape = { features.Shape } } } };
+        request.RawInputContents.Add(ByteString.CopyFrom(RawTensors.Encode(features)));
+
+        var server = await client.ServerMetadataAsync(new ServerMetadataRequest());
+        var answer = await client.ModelInferAsync(request);
+
+        Assert.Equal(["binary_tensor_data"], server.Extensions);
+        Assert.Equal("3", answer.ModelVersion);
+        RawTensors.AssertMatches(reference.Cases[0].Outputs[0], answer.RawOutputContents[0].Span, reference.Tolerance);
+    }
+
+    /// <summary>
+    /// The sample's built app, started from its output folder (so it reads its appsettings.json) on two free loopback
+    /// ports: its configured endpoints, HTTP/1.1 and gRPC's HTTP/2, moved there.
+    /// </summary>
     private sealed class SampleApp : IAsyncDisposable
     {
         private readonly Process process;
         private readonly StringBuilder log = new();
 
-        private SampleApp(Process process, Uri address)
+        private SampleApp(Process process, Uri address, Uri grpcAddress)
         {
             this.process = process;
             Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+            GrpcAddress = grpcAddress;
         }
 
         internal HttpClient Client { get; }
+
+        internal Uri GrpcAddress { get; }
 
         internal static async Task<SampleApp> StartAsync()
         {
             var dll = typeof(FraudDetectionApiTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "FraudDetectionApi").Value!;
             Assert.True(File.Exists(dll), $"The sample is built with the tests; {dll} is missing.");
-            var port = FreePort();
+            var (port, grpcPort) = FreePorts();
             var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
             {
                 WorkingDirectory = Path.GetDirectoryName(dll)!,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (var argument in (string[])["exec", dll, "--urls", $"http://127.0.0.1:{port}"]) start.ArgumentList.Add(argument);
-            var app = new SampleApp(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}/"));
+            // Its endpoints come from Kestrel:Endpoints in its configuration, which --urls does not override.
+            foreach (var argument in (string[])["exec", dll, $"--Kestrel:Endpoints:Http:Url=http://127.0.0.1:{port}", $"--Kestrel:Endpoints:Grpc:Url=http://127.0.0.1:{grpcPort}"]) start.ArgumentList.Add(argument);
+            var app = new SampleApp(Process.Start(start)!, new Uri($"http://127.0.0.1:{port}/"), new Uri($"http://127.0.0.1:{grpcPort}/"));
             app.process.OutputDataReceived += (_, e) => app.Append(e.Data);
             app.process.ErrorDataReceived += (_, e) => app.Append(e.Data);
             app.process.BeginOutputReadLine();
@@ -114,11 +145,14 @@ public sealed class FraudDetectionApiTests
             lock (log) return log.ToString();
         }
 
-        private static int FreePort()
+        /// <summary>Two free ports, distinct: both are held while the second is found.</summary>
+        private static (int, int) FreePorts()
         {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
+            using var first = new TcpListener(IPAddress.Loopback, 0);
+            using var second = new TcpListener(IPAddress.Loopback, 0);
+            first.Start();
+            second.Start();
+            return (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
         }
     }
 }
