@@ -52,4 +52,13 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "Model '{Model}': comparing version {Version}'s response with shadow version {Shadow}'s threw (CompareShadow).")]
     internal static partial void ShadowComparisonFailed(ILogger logger, string model, long version, long shadow, Exception error);
+
+    [LoggerMessage(17, LogLevel.Information, "Model '{Model}' runs remotely: {Target}, contract checked against its metadata in {Milliseconds:0.0} ms.")]
+    internal static partial void RemoteModelConnected(ILogger logger, string model, string target, double milliseconds);
+
+    [LoggerMessage(18, LogLevel.Warning, "Model '{Model}': replica {Url} failed its recent calls; calls go to the other replicas for {Seconds:0.#} s before a trial call.")]
+    internal static partial void RemoteReplicaOpened(ILogger logger, string model, string url, double seconds, Exception? error);
+
+    [LoggerMessage(19, LogLevel.Information, "Model '{Model}': replica {Url} answers again and takes calls.")]
+    internal static partial void RemoteReplicaClosed(ILogger logger, string model, string url);
 }

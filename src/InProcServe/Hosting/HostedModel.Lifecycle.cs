@@ -279,6 +279,13 @@ public abstract partial class HostedModel
     /// <summary>Loads, binds and warms one version; logs and counts it. Nothing is published.</summary>
     private ServingVersion LoadVersion(VersionSource source, ModelOptions options, CancellationToken cancellationToken)
     {
+        if (options.Remote is { } remote)
+        {
+            var started = StartRemoteVersion(remote, lane!, options, cancellationToken);
+            Host.Metrics.ModelLoads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "ok"));
+            return started;
+        }
+
         var clock = Stopwatch.StartNew();
         var sessionOptions = options.Session.Clone();
         sessionOptions.Name = Name;

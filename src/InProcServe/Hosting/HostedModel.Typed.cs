@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace InProcServe;
 
@@ -214,6 +215,26 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
             foreach (var rows in warmUp) runner.WarmUp(rows, cancellationToken);
             sizes = warmUp.Length == 0 ? "(none)" : string.Join(", ", warmUp);
             return new ServingVersion<TInput, TOutput>(version, session, runner, batcher, Host.Metrics, ModelTag, CreateMonitor(options.Monitoring));
+        }
+        catch
+        {
+            batcher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            runner.Dispose();
+            throw;
+        }
+    }
+
+    private protected override ServingVersion StartRemoteVersion(RemoteOptions remote, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken)
+    {
+        var http = Host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(RemoteOptions.HttpClientName(Name));
+        // Loading is synchronous (under the load lock); reading the metadata is its one wait on the network.
+        var model = RemoteModel.ConnectAsync(Name, remote, http, Host.Logger, cancellationToken).GetAwaiter().GetResult();
+        var runner = model.CreateRunner<TInput, TOutput>(options.Batching.MaxBatchSize);
+        ModelBatcher<TInput, TOutput>? batcher = null;
+        try
+        {
+            batcher = model.CreateBatcher<TInput, TOutput>(modelLane, options.Batching);
+            return new ServingVersion<TInput, TOutput>(model.Version, model, runner, batcher, Host.Metrics, ModelTag, CreateMonitor(options.Monitoring));
         }
         catch
         {

@@ -68,7 +68,8 @@ public abstract partial class HostedModel
 
     /// <summary>The primary version's session: its signature and metadata, and untyped runs.</summary>
     /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
-    public ModelSession Session => Routing.Primary.Session;
+    /// <exception cref="InvalidOperationException">The model runs remotely (<see cref="ModelOptions.Remote"/>) and has no session here.</exception>
+    public ModelSession Session => Routing.Primary.Session ?? throw ContractBinding.NoSession(Routing.Primary.Target);
 
     /// <summary>The lane that runs the model's queued batches; untyped batches of the model belong on it too.</summary>
     /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
@@ -203,6 +204,16 @@ public abstract partial class HostedModel
     /// <param name="cancellationToken">Cancels the warm-up.</param>
     /// <param name="sizes">The warm-up batch sizes, for the log.</param>
     private protected abstract ServingVersion StartVersion(long version, ModelSession session, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken, out string sizes);
+
+    /// <summary>
+    /// Connects to a remote model (<see cref="ModelOptions.Remote"/>), binds its metadata to the contract (which checks it) and
+    /// builds its runner and batcher; nothing is warmed up here, since the server loads and warms the model.
+    /// </summary>
+    private protected abstract ServingVersion StartRemoteVersion(RemoteOptions remote, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken);
+
+    /// <summary>The primary version's remote model, for the health check; null for a model that runs here.</summary>
+    /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
+    internal RemoteModel? Remote => Routing.Primary.Target as RemoteModel;
 
     /// <summary>Loads the model on a call that comes before the host started it, or throws why it can't serve.</summary>
     private protected void EnsureLoaded()

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace InProcServe;
 
 /// <summary>
-/// One loaded version of a hosted model: its session and what serves calls on it. Calls lease it for as long as
+/// One loaded version of a hosted model: its session (or, for a remote model, the server's model) and what serves calls on it. Calls lease it for as long as
 /// they use it; the routing that publishes it holds one lease of its own. Retiring drops that lease, and once the
 /// calls that still hold one have finished, the version's batcher, runner and session are released: a swap never
 /// fails a call that already started on the old version.
@@ -17,10 +17,10 @@ internal abstract class ServingVersion : IBatchObserver
     /// <summary>Leases: the routing's own plus one per call in flight. 0 means retired and drained; it never rises again.</summary>
     private int leases = 1;
 
-    private protected ServingVersion(long version, ModelSession session, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
+    private protected ServingVersion(long version, IBatchTarget target, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
     {
         Version = version;
-        Session = session;
+        Target = target;
         this.metrics = metrics;
         this.modelTag = modelTag;
         Tag = new(InProcServeMetrics.VersionTag, version);
@@ -29,7 +29,11 @@ internal abstract class ServingVersion : IBatchObserver
     /// <summary>The version's number: its folder's number, or the model's own version (<see cref="ModelMetadata.Version"/>) for a file or bytes.</summary>
     internal long Version { get; }
 
-    internal ModelSession Session { get; }
+    /// <summary>What the version's batches run on: its <see cref="ModelSession"/>, or a remote model.</summary>
+    internal IBatchTarget Target { get; }
+
+    /// <summary>The version's session; null for a remote model, which has none here.</summary>
+    internal ModelSession? Session => Target as ModelSession;
 
     /// <summary>The version tag of this version's measurements, boxed once.</summary>
     internal KeyValuePair<string, object?> Tag { get; }
@@ -75,7 +79,7 @@ internal abstract class ServingVersion : IBatchObserver
         await drained.Task.ConfigureAwait(false);
         await StopQueueAsync().ConfigureAwait(false);
         DisposeRunner();
-        Session.Dispose();
+        Session?.Dispose();
     }
 
     bool IBatchObserver.TimesQueue => metrics.QueueDuration.Enabled;
@@ -100,8 +104,8 @@ internal sealed class ServingVersion<TInput, TOutput> : ServingVersion
     where TInput : IModelInput<TInput>
     where TOutput : IModelOutput<TOutput>
 {
-    internal ServingVersion(long version, ModelSession session, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
-        : base(version, session, metrics, modelTag)
+    internal ServingVersion(long version, IBatchTarget target, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
+        : base(version, target, metrics, modelTag)
     {
         Runner = runner;
         Batcher = batcher;
