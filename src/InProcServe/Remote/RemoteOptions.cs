@@ -5,6 +5,12 @@ public enum RemoteProtocol
 {
     /// <summary>REST (HTTP/1.1 or 2): <c>POST v2/models/{name}/infer</c> with JSON tensors.</summary>
     Rest,
+
+    /// <summary>
+    /// gRPC (HTTP/2, service <c>inference.GRPCInferenceService</c>): <c>ModelInfer</c> with raw binary tensors. A server without
+    /// TLS must accept HTTP/2 without it (h2c), as Triton's gRPC port does.
+    /// </summary>
+    Grpc,
 }
 
 /// <summary>
@@ -34,7 +40,10 @@ public sealed class RemoteOptions
     /// </summary>
     public IList<Uri> Urls { get; set; } = [];
 
-    /// <summary>The protocol binding. Default: <see cref="RemoteProtocol.Rest"/>. In configuration: <c>Remote:Protocol</c>.</summary>
+    /// <summary>
+    /// The protocol binding. Default: <see cref="RemoteProtocol.Rest"/>. In configuration: <c>Remote:Protocol</c> (<c>Rest</c> or
+    /// <c>Grpc</c>). The URLs are the binding's port (Triton: 8000 for REST, 8001 for gRPC).
+    /// </summary>
     public RemoteProtocol Protocol { get; set; } = RemoteProtocol.Rest;
 
     /// <summary>The model's name on the server. Default: null, the hosted model's own name.</summary>

@@ -83,14 +83,14 @@ internal static unsafe class RestJsonCodec
 
     /// <summary>Reads a model metadata response: its inputs and outputs as the contract check sees them, and its versions.</summary>
     /// <exception cref="InvalidDataException">The response is not model metadata.</exception>
-    internal static (TensorInfo[] Inputs, TensorInfo[] Outputs, string[] Versions) ReadMetadata(ReadOnlyMemory<byte> response, string model)
+    internal static RemoteMetadata ReadMetadata(ReadOnlyMemory<byte> response, string model)
     {
         using var document = Parse(response, model, "model metadata");
         var root = document.RootElement;
         var versions = root.TryGetProperty("versions", out var v) && v.ValueKind == JsonValueKind.Array
             ? v.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.String ? e.GetString()! : e.GetRawText()).ToArray()
             : [];
-        return (Tensors(root, "inputs", model, response), Tensors(root, "outputs", model, response), versions);
+        return new RemoteMetadata(Tensors(root, "inputs", model, response), Tensors(root, "outputs", model, response), versions);
     }
 
     private static TensorInfo[] Tensors(JsonElement root, string role, string model, ReadOnlyMemory<byte> response)

@@ -14,7 +14,7 @@ namespace InProcServe.AspNetCore.Tests.Remote;
 /// A server of the Open Inference Protocol (this project's MapOpenInferenceProtocol) over the committed models, registered
 /// from configuration alone under their file names: in memory (TestServer) or on Kestrel at a free loopback port.
 /// </summary>
-internal sealed class OipServer : IAsyncDisposable
+internal sealed class OipServer : IRemoteServer, IAsyncDisposable
 {
     internal static readonly string[] Models = ["fraud", "multi_io", "images", "all_types"];
 
@@ -28,10 +28,12 @@ internal sealed class OipServer : IAsyncDisposable
     }
 
     /// <summary>The server's root, such as http://127.0.0.1:41234/ (http://localhost/ in memory).</summary>
-    internal Uri Address { get; }
+    public Uri Address { get; }
 
     /// <summary>Makes handlers that call into the in-memory server; null on Kestrel.</summary>
-    internal Func<HttpMessageHandler>? CreateHandler { get; private set; }
+    public Func<HttpMessageHandler>? CreateHandler { get; private set; }
+
+    public RemoteProtocol Protocol => RemoteProtocol.Rest;
 
     internal static async Task<OipServer> StartAsync(bool loopback)
     {
@@ -61,4 +63,19 @@ internal sealed class OipServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();
+}
+
+/// <summary>A server the remote tests call: where it is, how to reach it in memory, and which binding it speaks.</summary>
+internal interface IRemoteServer : IAsyncDisposable
+{
+    Uri Address { get; }
+
+    /// <summary>Makes handlers that call into an in-memory server; null for a server on a loopback port.</summary>
+    Func<HttpMessageHandler>? CreateHandler { get; }
+
+    RemoteProtocol Protocol { get; }
+
+    /// <summary>Starts a server of the committed models that speaks <paramref name="protocol"/>, in memory or on a loopback port.</summary>
+    static async Task<IRemoteServer> StartAsync(RemoteProtocol protocol, bool loopback) =>
+        protocol == RemoteProtocol.Grpc ? await GrpcTestServer.StartAsync(loopback) : await OipServer.StartAsync(loopback);
 }

@@ -26,11 +26,12 @@ internal static class RemoteClient
     }
 
     /// <summary>Runs a model remotely on <paramref name="servers"/>; an in-memory server is reached through its handler.</summary>
-    internal static IModelBuilder On(this IModelBuilder builder, params OipServer[] servers)
+    internal static IModelBuilder On(this IModelBuilder builder, params IRemoteServer[] servers)
     {
         builder.UseRemote(remote =>
         {
             remote.Urls = servers.Select(s => s.Address).ToList();
+            remote.Protocol = servers[0].Protocol;
             remote.ModelName = RemoteName(builder.Name);
         });
         if (servers.FirstOrDefault(s => s.CreateHandler is not null) is { CreateHandler: { } create })

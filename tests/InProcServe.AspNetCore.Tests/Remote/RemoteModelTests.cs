@@ -14,15 +14,17 @@ namespace InProcServe.AspNetCore.Tests.Remote;
 public sealed class RemoteModelTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Remote_fraud_answers_as_the_local_model_and_numpy_on_every_call_path(bool loopback)
+    [InlineData(RemoteProtocol.Rest, false)]
+    [InlineData(RemoteProtocol.Rest, true)]
+    [InlineData(RemoteProtocol.Grpc, false)]
+    [InlineData(RemoteProtocol.Grpc, true)]
+    public async Task Remote_fraud_answers_as_the_local_model_and_numpy_on_every_call_path(RemoteProtocol protocol, bool loopback)
     {
         var reference = TestModels.Reference("fraud");
         var tolerance = (float)reference.Tolerance;
         var cases = reference.Cases.SelectMany(c => Floats(c.Inputs[0]).Chunk(30).Zip(Floats(c.Outputs[0]))).ToArray();
         var inputs = cases.Select(c => new FraudFeatures(c.First)).ToArray();
-        await using var server = await OipServer.StartAsync(loopback);
+        await using var server = await IRemoteServer.StartAsync(protocol, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<Fraud>("fraud_remote").On(server);
@@ -50,15 +52,17 @@ public sealed class RemoteModelTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Several_inputs_and_outputs_and_per_row_tensors_answer_as_the_local_model_and_numpy(bool loopback)
+    [InlineData(RemoteProtocol.Rest, false)]
+    [InlineData(RemoteProtocol.Rest, true)]
+    [InlineData(RemoteProtocol.Grpc, false)]
+    [InlineData(RemoteProtocol.Grpc, true)]
+    public async Task Several_inputs_and_outputs_and_per_row_tensors_answer_as_the_local_model_and_numpy(RemoteProtocol protocol, bool loopback)
     {
         var multi = TestModels.Reference("multi_io");
         var images = TestModels.Reference("images");
         var pairs = Floats(multi.Cases[0].Inputs[0]).Chunk(4).Zip(Floats(multi.Cases[0].Inputs[1]).Chunk(4), (a, b) => new Pair(a, b)).ToArray();
         var pictures = images.Cases[0].Inputs[0].Data.Select(d => d.GetByte()).Chunk(48).Select(p => new Picture(p)).ToArray();
-        await using var server = await OipServer.StartAsync(loopback);
+        await using var server = await IRemoteServer.StartAsync(protocol, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<MultiIo>("multi_io_remote").On(server);
@@ -95,9 +99,11 @@ public sealed class RemoteModelTests
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Every_element_type_a_contract_holds_round_trips_exactly_through_the_remote_model(bool loopback)
+    [InlineData(RemoteProtocol.Rest, false)]
+    [InlineData(RemoteProtocol.Rest, true)]
+    [InlineData(RemoteProtocol.Grpc, false)]
+    [InlineData(RemoteProtocol.Grpc, true)]
+    public async Task Every_element_type_a_contract_holds_round_trips_exactly_through_the_remote_model(RemoteProtocol protocol, bool loopback)
     {
         var reference = TestModels.Reference("all_types").Cases[0];
         var x = reference.Inputs.ToDictionary(t => t.Name, t => t.Data.Chunk(3).ToArray());
@@ -115,7 +121,7 @@ public sealed class RemoteModelTests
             x["x_uint32"][i].Select(d => d.GetUInt32()).ToArray(),
             x["x_uint64"][i].Select(d => d.GetUInt64()).ToArray(),
             x["x_bool"][i].Select(d => d.GetBoolean()).ToArray())).ToArray();
-        await using var server = await OipServer.StartAsync(loopback);
+        await using var server = await IRemoteServer.StartAsync(protocol, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<AllTypes>("all_types_remote").On(server);
@@ -210,7 +216,7 @@ public sealed class RemoteModelTests
             services.AddModel<Wrong>().On(server).Configure(o => o.Remote!.ModelName = "fraud")));
 
         var message = error.Message;
-        Assert.Contains("Model 'Wrong' (remote model 'fraud' at http://localhost/) does not fit the contract WrongFeatures → WrongScore", message);
+        Assert.Contains("Model 'Wrong' (remote model 'fraud' over Rest at http://localhost/) does not fit the contract WrongFeatures → WrongScore", message);
         Assert.Contains("input 'features': the contract has float64[N,20]", message);
         Assert.Contains("the model float32[?,30]: the element type differs", message);
         Assert.Contains("input 'customer' (filled by Customer): the model has no such input", message);
