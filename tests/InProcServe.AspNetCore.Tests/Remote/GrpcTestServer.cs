@@ -23,6 +23,7 @@ internal sealed class GrpcTestServer : IRemoteServer, IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly Dictionary<string, ModelSession> sessions;
+    private int stopped;
 
     private GrpcTestServer(WebApplication app, Dictionary<string, ModelSession> sessions, Uri address, Func<HttpMessageHandler>? createHandler)
     {
@@ -54,8 +55,10 @@ internal sealed class GrpcTestServer : IRemoteServer, IAsyncDisposable
         return new GrpcTestServer(app, sessions, new Uri(address.TrimEnd('/') + "/"), null);
     }
 
+    /// <summary>Stops the server (Kestrel stops listening, so later connections are refused); once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref stopped, 1) != 0) return;
         await app.StopAsync();
         await app.DisposeAsync();
         foreach (var session in sessions.Values) session.Dispose();

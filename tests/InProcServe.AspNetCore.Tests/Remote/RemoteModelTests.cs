@@ -150,14 +150,16 @@ public sealed class RemoteModelTests
         }
     }
 
-    [Fact]
-    public async Task Two_replicas_with_one_stopped_under_load_fail_no_call_and_health_says_which_is_down()
+    [Theory]
+    [InlineData(RemoteProtocol.Rest)]
+    [InlineData(RemoteProtocol.Grpc)]
+    public async Task Two_replicas_with_one_stopped_under_load_fail_no_call_and_health_says_which_is_down(RemoteProtocol protocol)
     {
         var reference = TestModels.Reference("fraud").Cases[0];
         var rows = Floats(reference.Inputs[0]).Chunk(30).Select(f => new FraudFeatures(f)).ToArray();
         var expected = Floats(reference.Outputs[0]);
-        await using var first = await OipServer.StartAsync(loopback: true);
-        await using var second = await OipServer.StartAsync(loopback: true);
+        await using var first = await IRemoteServer.StartAsync(protocol, loopback: true);
+        await using var second = await IRemoteServer.StartAsync(protocol, loopback: true);
         var counter = new CountingHandler();
         using var client = await RemoteClient.StartAsync(services => services.AddModel<Fraud>("fraud").On(first, second).AddHealthCheck()
             .AddRemoteHttpClient().AddHttpMessageHandler(() => counter));
@@ -188,7 +190,7 @@ public sealed class RemoteModelTests
 
                 if (Interlocked.Increment(ref answered) == Callers * Calls / 4)
                 {
-                    _ = first.StopAsync().ContinueWith(t => stopped.TrySetResult(), TaskScheduler.Default);
+                    _ = first.DisposeAsync().AsTask().ContinueWith(t => stopped.TrySetResult(), TaskScheduler.Default);
                 }
             }
         })));
@@ -201,7 +203,7 @@ public sealed class RemoteModelTests
         Assert.Equal(HealthStatus.Degraded, degraded.Status);
         Assert.Contains(first.Address.ToString(), degraded.Entries["inprocserve:fraud"].Description);
 
-        await second.StopAsync();
+        await second.DisposeAsync();
         var down = await health.CheckHealthAsync();
         Assert.Equal(HealthStatus.Unhealthy, down.Status);
         Assert.Contains("no replica of the remote model is ready", down.Entries["inprocserve:fraud"].Description);
@@ -311,7 +313,7 @@ internal sealed class CountingHandler : DelegatingHandler
 
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (request.RequestUri!.AbsolutePath.EndsWith("/infer", StringComparison.Ordinal)) infers.AddOrUpdate(request.RequestUri.Authority, 1, (_, n) => n + 1);
+        if (request.RequestUri!.AbsolutePath.EndsWith("/infer", StringComparison.Ordinal) || request.RequestUri.AbsolutePath.EndsWith("/ModelInfer", StringComparison.Ordinal)) infers.AddOrUpdate(request.RequestUri.Authority, 1, (_, n) => n + 1);
         return base.SendAsync(request, cancellationToken);
     }
 }
