@@ -21,6 +21,7 @@ Models (opset 17, IR version 8):
     fraud_retrained.onnx  fraud.onnx with other weights: a second version of the same model
     multi_io.onnx   two inputs, three outputs of mixed element types
     all_types.onnx  one identity-like pass-through per supported element type
+    typed.onnx      all_types.onnx without float16: the types with a typed gRPC contents field
     dynamic.onnx    two symbolic dimensions ("batch", "seq")
     fixed.onnx      fully static shape [2, 3], for shape-mismatch tests
     wide.onnx       256 -> 960 -> 960 -> 1 MLP, 4.5 MB of weights, for weight-sharing tests
@@ -402,6 +403,31 @@ def build_all_types():
                     [{"inputs": inputs_ref, "outputs": outputs_ref}])
 
 
+def build_typed():
+    # all_types.onnx less float16: the types the Open Inference Protocol's gRPC messages carry in a typed field
+    # (float16 goes only as raw bytes), so one request can send every input through those fields.
+    types = [t for t in ELEMENT_TYPES if t[0] != "float16"]
+    initializers = [const_i64("starts", [-1]), const_i64("ends", [INT64_MIN]),
+                    const_i64("axes", [1]), const_i64("steps", [-1])]
+    nodes, inputs, outputs = [], [], []
+    for name, onnx_type, _, _ in types:
+        inputs.append(helper.make_tensor_value_info(f"x_{name}", onnx_type, ["batch", 3]))
+        outputs.append(helper.make_tensor_value_info(f"y_{name}", onnx_type, ["batch", 3]))
+        nodes.append(helper.make_node("Slice", [f"x_{name}", "starts", "ends", "axes", "steps"],
+                                      [f"y_{name}"], name=f"Reverse_{name}"))
+    graph = helper.make_graph(nodes, "typed", inputs, outputs, initializer=initializers)
+    model = make_model(graph, "all_types.onnx without float16: y_t = x_t reversed along axis 1 for each type t "
+                              "that the gRPC protocol carries in a typed field.",
+                       model_version=1)
+    save_model(model, "typed.onnx")
+
+    arrays = all_types_values()
+    inputs_ref = {f"x_{n}": arrays[n] for n, _, _, _ in types}
+    outputs_ref = {f"y_{n}": arrays[n][:, ::-1] for n, _, _, _ in types}
+    write_reference("typed.reference.json", "typed.onnx", 0.0,
+                    [{"inputs": inputs_ref, "outputs": outputs_ref}])
+
+
 # ---------------------------------------------------------------------------
 # 4. dynamic.onnx: two symbolic dimensions
 # ---------------------------------------------------------------------------
@@ -625,6 +651,7 @@ def main():
     build_fraud_retrained()
     build_multi_io()
     build_all_types()
+    build_typed()
     build_dynamic()
     build_fixed()
     build_slow()

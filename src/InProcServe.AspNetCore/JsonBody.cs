@@ -12,7 +12,8 @@ namespace InProcServe.AspNetCore;
 /// length the client declares (a client that declares 16 MiB and sends 100 bytes costs 4 KiB), and a
 /// <see cref="Utf8JsonReader"/> runs over each new chunk, so a body that breaks the syntax, nests too deep or holds
 /// more values than allowed is refused as soon as the offending bytes arrive, not after the whole body is buffered.
-/// Strings are checked to be UTF-8 before anyone reads them. Dispose it to return the buffer and the large-body slot.
+/// Strings are checked to be UTF-8 before anyone reads them. A body can also be a JSON header followed by binary data
+/// (Triton's binary tensor extension): then only the header is JSON. Dispose it to return the buffer and the large-body slot.
 /// </summary>
 internal sealed class JsonBody : IDisposable
 {
@@ -22,15 +23,21 @@ internal sealed class JsonBody : IDisposable
     private byte[] buffer;
     private LargeBodyGate? heldGate;
 
-    private JsonBody(byte[] buffer, int length, LargeBodyGate? heldGate)
+    private readonly int jsonLength;
+
+    private JsonBody(byte[] buffer, int length, int jsonLength, LargeBodyGate? heldGate)
     {
         this.buffer = buffer;
         Length = length;
+        this.jsonLength = jsonLength;
         this.heldGate = heldGate;
     }
 
-    /// <summary>The body's bytes: one complete, syntactically valid JSON value in UTF-8.</summary>
-    internal ReadOnlyMemory<byte> Memory => buffer.AsMemory(0, Length);
+    /// <summary>The body's JSON: one complete, syntactically valid JSON value in UTF-8.</summary>
+    internal ReadOnlyMemory<byte> Memory => buffer.AsMemory(0, jsonLength);
+
+    /// <summary>The bytes after the JSON header of a binary body; empty for a JSON body.</summary>
+    internal ReadOnlyMemory<byte> Binary => buffer.AsMemory(jsonLength, Length - jsonLength);
 
     /// <summary>The body's length in bytes.</summary>
     internal int Length { get; }
@@ -63,9 +70,14 @@ internal sealed class JsonBody : IDisposable
     /// <param name="gate">Places for large bodies.</param>
     /// <param name="expected">What to send, for the message of an empty body: "a JSON infer request".</param>
     /// <param name="cancellationToken">The request's abort.</param>
-    internal static async Task<JsonBody> ReadAsync(HttpRequest request, int maxBytes, long maxValues, int maxDepth, LargeBodyGate gate, string expected, CancellationToken cancellationToken)
+    /// <param name="headerLength">
+    /// For a binary body, the length of its JSON header, which binary data follows (400 when the body is shorter);
+    /// null for a body that is JSON alone.
+    /// </param>
+    internal static async Task<JsonBody> ReadAsync(HttpRequest request, int maxBytes, long maxValues, int maxDepth, LargeBodyGate gate, string expected, CancellationToken cancellationToken, int? headerLength = null)
     {
         if (request.ContentLength > maxBytes) throw BodyError.TooLarge(maxBytes);
+        if (headerLength > request.ContentLength) throw HeaderPastBody(headerLength.Value, request.ContentLength.Value);
         LargeBodyGate? held = null;
         if (request.ContentLength > gate.Threshold) held = gate.Enter();
         var buffer = ArrayPool<byte>.Shared.Rent(InitialBytes);
@@ -77,6 +89,8 @@ internal sealed class JsonBody : IDisposable
             var scanned = 0;
             long values = 0;
             var complete = false;
+            var jsonEnd = headerLength ?? int.MaxValue;
+            var jsonRead = false;
             while (true)
             {
                 ReadResult result;
@@ -111,17 +125,25 @@ internal sealed class JsonBody : IDisposable
                 length += (int)data.Length;
                 reader.AdvanceTo(data.End);
                 if (held is null && length > gate.Threshold) held = gate.Enter();
-                (scanned, values, complete) = Scan(buffer.AsSpan(0, length), scanned, ref state, values, maxValues, complete, result.IsCompleted);
+                if (result.IsCompleted && headerLength > length) throw HeaderPastBody(headerLength.Value, length);
+                if (!jsonRead)
+                {
+                    // Past a binary body's header, the bytes are tensor data: the JSON is scanned up to its declared end.
+                    jsonRead = result.IsCompleted || length >= jsonEnd;
+                    (scanned, values, complete) = Scan(buffer.AsSpan(0, Math.Min(length, jsonEnd)), scanned, ref state, values, maxValues, complete, jsonRead);
+                }
+
                 if (result.IsCompleted) break;
             }
 
-            if (length == 0 || buffer.AsSpan(0, length).Trim(" \t\r\n"u8).IsEmpty) throw new BodyError(StatusCodes.Status400BadRequest, $"The body is empty; send {expected}.", malformed: false);
-            if (!Utf8.IsValid(buffer.AsSpan(0, length)))
+            var json = buffer.AsSpan(0, Math.Min(length, jsonEnd));
+            if (json.Trim(" \t\r\n"u8).IsEmpty) throw new BodyError(StatusCodes.Status400BadRequest, $"The body is empty; send {expected}.", malformed: false);
+            if (!Utf8.IsValid(json))
             {
-                throw new BodyError(StatusCodes.Status400BadRequest, $"The body is not valid UTF-8 (byte {InvalidUtf8At(buffer.AsSpan(0, length))} starts an invalid sequence); JSON must be UTF-8.");
+                throw new BodyError(StatusCodes.Status400BadRequest, $"The body is not valid UTF-8 (byte {InvalidUtf8At(json)} starts an invalid sequence); JSON must be UTF-8.");
             }
 
-            return new JsonBody(buffer, length, held);
+            return new JsonBody(buffer, length, json.Length, held);
         }
         catch
         {
@@ -130,6 +152,9 @@ internal sealed class JsonBody : IDisposable
             throw;
         }
     }
+
+    private static BodyError HeaderPastBody(int headerLength, long length) =>
+        new(StatusCodes.Status400BadRequest, $"The Inference-Header-Content-Length header gives the JSON header as {headerLength} bytes, but the whole body has {length}.");
 
     /// <summary>
     /// Checks the JSON syntax of the bytes not yet scanned, carrying the reader's state from chunk to chunk. Once the

@@ -4,14 +4,14 @@ using Microsoft.AspNetCore.Http;
 namespace InProcServe.AspNetCore;
 
 /// <summary>
-/// Reads an infer request's JSON into tensors checked against the model's signature. Every problem is an
-/// <see cref="InferenceError"/> naming the tensor, what the model expects and what came; limits are checked
-/// before anything is allocated for the data.
+/// Reads an infer request (REST JSON with or without binary tensors, or gRPC) into tensors checked against the model's
+/// signature. Every problem is an <see cref="InferenceError"/> naming the tensor, what the model expects and what came;
+/// limits are checked before anything is allocated for the data. The checks are one set for every transport.
 /// </summary>
-internal static class InferenceRequestReader
+internal static partial class InferenceRequestReader
 {
-    /// <summary>The request, read and checked.</summary>
-    internal sealed record Request(string? Id, NamedTensor[] Inputs, string[] OutputNames, TimeSpan? Timeout) : IDisposable
+    /// <summary>The request, read and checked; <see cref="BinaryOutputs"/> are the outputs to answer in binary (REST).</summary>
+    internal sealed record Request(string? Id, NamedTensor[] Inputs, string[] OutputNames, IReadOnlySet<string> BinaryOutputs, TimeSpan? Timeout) : IDisposable
     {
         public void Dispose()
         {
@@ -19,7 +19,11 @@ internal static class InferenceRequestReader
         }
     }
 
-    internal static Request Read(JsonElement root, ModelSession model, long maxElements)
+    /// <summary>
+    /// Reads a REST infer request. Inputs with <c>parameters.binary_data_size</c> take their elements, in order, from
+    /// <paramref name="binary"/>: the bytes after the JSON header of a binary body, which they must use up exactly.
+    /// </summary>
+    internal static Request Read(JsonElement root, ModelSession model, long maxElements, ReadOnlyMemory<byte> binary = default)
     {
         if (root.ValueKind != JsonValueKind.Object) throw InferenceError.BadRequest($"The request body must be a JSON object with \"inputs\", not a JSON {Kind(root)}.");
         string? id = null;
@@ -33,13 +37,36 @@ internal static class InferenceRequestReader
             throw InferenceError.BadRequest($"The request needs an \"inputs\" array. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
         }
 
+        var used = 0;
+        return Build(model, inputsElement.EnumerateArray(), maxElements, (input, read, left) => ReadInput(input, model, read, left, binary, ref used), inputs =>
+        {
+            if (used != binary.Length)
+            {
+                throw InferenceError.BadRequest($"The body has {binary.Length} bytes after its JSON header, but the inputs' \"binary_data_size\" add up to {used}.");
+            }
+
+            var binaryByDefault = ReadBinaryDataOutput(root);
+            var (names, binaryOutputs) = ReadOutputs(root, model, binaryByDefault);
+            return new Request(id, inputs, names, binaryOutputs, ReadTimeout(root));
+        });
+    }
+
+    /// <summary>A read input; the reader of one input, given those read so far and the elements left under the limit.</summary>
+    private delegate NamedTensor InputReader<T>(T input, List<NamedTensor> read, long elementsLeft);
+
+    /// <summary>
+    /// Reads every input, then checks the set (every model input given, named dimensions agreeing) and finishes the
+    /// request; the tensors read are disposed when anything fails.
+    /// </summary>
+    private static Request Build<T>(ModelSession model, IEnumerable<T> items, long maxElements, InputReader<T> readInput, Func<NamedTensor[], Request> finish)
+    {
         var inputs = new List<NamedTensor>();
         try
         {
             long total = 0;
-            foreach (var input in inputsElement.EnumerateArray())
+            foreach (var item in items)
             {
-                var tensor = ReadInput(input, model, inputs, maxElements - total);
+                var tensor = readInput(item, inputs, maxElements - total);
                 total += tensor.Value.ElementCount;
                 inputs.Add(tensor);
             }
@@ -51,7 +78,7 @@ internal static class InferenceRequestReader
             }
 
             CheckSymbolicDimensions(model, inputs);
-            return new Request(id, [.. inputs], ReadOutputs(root, model), ReadTimeout(root));
+            return finish([.. inputs]);
         }
         catch
         {
@@ -85,44 +112,98 @@ internal static class InferenceRequestReader
         }
     }
 
+    /// <summary>The request's <c>parameters</c> object; null when absent.</summary>
+    private static JsonElement? Parameters(JsonElement root)
+    {
+        if (!root.TryGetProperty("parameters", out var parameters)) return null;
+        return parameters.ValueKind == JsonValueKind.Object ? parameters : throw InferenceError.BadRequest($"\"parameters\" must be an object, not a JSON {Kind(parameters)}.");
+    }
+
     /// <summary>Triton's schedule parameter <c>parameters.timeout</c>, in microseconds; null when absent.</summary>
     private static TimeSpan? ReadTimeout(JsonElement root)
     {
-        if (!root.TryGetProperty("parameters", out var parameters)) return null;
-        if (parameters.ValueKind != JsonValueKind.Object) throw InferenceError.BadRequest($"\"parameters\" must be an object, not a JSON {Kind(parameters)}.");
-        if (!parameters.TryGetProperty("timeout", out var timeout)) return null;
-        if (timeout.ValueKind != JsonValueKind.Number || !timeout.TryGetInt64(out var microseconds) || microseconds < 0 || microseconds > MaxTimeoutMicroseconds)
+        if (Parameters(root) is not { } parameters || !parameters.TryGetProperty("timeout", out var timeout)) return null;
+        return Timeout(timeout.ValueKind == JsonValueKind.Number && timeout.TryGetInt64(out var microseconds) ? microseconds : null, Text(timeout));
+    }
+
+    /// <summary>A deadline of <paramref name="microseconds"/>, checked; <paramref name="text"/> is the value as it came.</summary>
+    private static TimeSpan? Timeout(long? microseconds, string text)
+    {
+        if (microseconds is not { } value || value < 0 || value > MaxTimeoutMicroseconds)
         {
-            throw InferenceError.BadRequest($"\"parameters.timeout\" is {Text(timeout)}; it is a whole number of microseconds from 0 (no deadline) to {MaxTimeoutMicroseconds}.");
+            throw InferenceError.BadRequest($"\"parameters.timeout\" is {text}; it is a whole number of microseconds from 0 (no deadline) to {MaxTimeoutMicroseconds}.");
         }
 
-        return microseconds == 0 ? null : TimeSpan.FromMicroseconds(microseconds);
+        return value == 0 ? null : TimeSpan.FromMicroseconds(value);
     }
+
+    /// <summary>Triton's <c>parameters.binary_data_output</c>: every output in binary unless it says otherwise. Default false.</summary>
+    private static bool ReadBinaryDataOutput(JsonElement root) =>
+        Parameters(root) is { } parameters && parameters.TryGetProperty("binary_data_output", out var value) && Boolean(value, "\"parameters.binary_data_output\"");
+
+    private static bool Boolean(JsonElement value, string what) => value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw InferenceError.BadRequest($"{what} is {Text(value)}; it is true or false."),
+    };
 
     /// <summary>One day: the longest deadline a timer takes without surprises, and far past any sensible call.</summary>
     private const long MaxTimeoutMicroseconds = 86_400_000_000;
 
-    private static string[] ReadOutputs(JsonElement root, ModelSession model)
+    /// <summary>The outputs asked for (all of the model's when none are), and those to answer in binary.</summary>
+    private static (string[] Names, IReadOnlySet<string> Binary) ReadOutputs(JsonElement root, ModelSession model, bool binaryByDefault)
     {
         if (!root.TryGetProperty("outputs", out var outputs))
         {
-            return model.Outputs.Select(o => o.Name).ToArray();
+            var all = model.Outputs.Select(o => o.Name).ToArray();
+            return (all, binaryByDefault ? all.ToHashSet(StringComparer.Ordinal) : NoOutputs);
         }
 
         if (outputs.ValueKind != JsonValueKind.Array) throw InferenceError.BadRequest($"\"outputs\" must be an array of {{\"name\": ...}}, not a JSON {Kind(outputs)}.");
         var names = new List<string>();
+        var binary = new HashSet<string>(StringComparer.Ordinal);
         foreach (var output in outputs.EnumerateArray())
         {
             var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? String(n, "an output's \"name\"") : throw InferenceError.BadRequest("Each requested output needs a \"name\" string.");
-            if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
-            if (names.Contains(name)) throw InferenceError.BadRequest($"Output '{name}' is requested twice.");
-            names.Add(name);
+            AddOutput(names, name, model);
+            var binaryData = binaryByDefault;
+            if (output.TryGetProperty("parameters", out var parameters))
+            {
+                if (parameters.ValueKind != JsonValueKind.Object) throw InferenceError.BadRequest($"Output '{name}': \"parameters\" must be an object, not a JSON {Kind(parameters)}.");
+                if (parameters.TryGetProperty("binary_data", out var value)) binaryData = Boolean(value, $"Output '{name}': \"parameters.binary_data\"");
+            }
+
+            if (binaryData) binary.Add(name);
         }
 
-        return [.. names];
+        return ([.. names], binary);
     }
 
-    private static NamedTensor ReadInput(JsonElement input, ModelSession model, List<NamedTensor> read, long elementsLeft)
+    private static readonly IReadOnlySet<string> NoOutputs = new HashSet<string>();
+
+    /// <summary>Adds a requested output, checked: one the model has, asked for once.</summary>
+    private static void AddOutput(List<string> names, string name, ModelSession model)
+    {
+        if (!model.Outputs.Any(o => o.Name == name)) throw InferenceError.BadRequest($"Unknown output '{Clip(name)}'. Model '{model.Name}' has: {Signature(model.Outputs)}.");
+        if (names.Contains(name)) throw InferenceError.BadRequest($"Output '{name}' is requested twice.");
+        names.Add(name);
+    }
+
+    /// <summary>The model's input of that name, checked: one the model takes, given once, of the model's datatype.</summary>
+    private static TensorInfo Input(ModelSession model, string name, string? datatype, List<NamedTensor> read)
+    {
+        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
+        if (read.Any(t => t.Name == name)) throw InferenceError.BadRequest($"Input '{name}' is given twice.");
+        if (datatype != DataTypes.Name(info.ElementType))
+        {
+            throw InferenceError.BadRequest($"Input '{name}': datatype {(datatype is null ? "is missing" : $"'{Clip(datatype)}' does not match")}; the model takes {Describe(info)}.");
+        }
+
+        return info;
+    }
+
+    private static NamedTensor ReadInput(JsonElement input, ModelSession model, List<NamedTensor> read, long elementsLeft, ReadOnlyMemory<byte> binary, ref int used)
     {
         if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
         {
@@ -130,20 +211,26 @@ internal static class InferenceRequestReader
         }
 
         var name = String(nameElement, "an input's \"name\"");
-        var info = model.Inputs.FirstOrDefault(i => i.Name == name) ?? throw InferenceError.BadRequest($"Unknown input '{Clip(name)}'. Model '{model.Name}' takes: {Signature(model.Inputs)}.");
-        if (read.Any(t => t.Name == name)) throw InferenceError.BadRequest($"Input '{name}' is given twice.");
-        var expectedType = DataTypes.Name(info.ElementType);
         var datatype = input.TryGetProperty("datatype", out var d) && d.ValueKind == JsonValueKind.String ? String(d, $"input '{name}': \"datatype\"") : null;
-        if (datatype != expectedType)
+        var info = Input(model, name, datatype, read);
+        var shape = ReadShape(input, info, elementsLeft);
+        if (BinaryDataSize(input, name) is { } size)
         {
-            throw InferenceError.BadRequest($"Input '{name}': datatype {(datatype is null ? "is missing" : $"'{datatype}' does not match")}; the model takes {Describe(info)}.");
+            if (input.TryGetProperty("data", out _)) throw InferenceError.BadRequest($"Input '{name}': has both \"data\" and \"parameters.binary_data_size\"; its elements come in one or the other.");
+            if (size > binary.Length - used)
+            {
+                throw InferenceError.BadRequest($"Input '{name}': \"binary_data_size\" is {size} from byte {used} of the binary data, but {binary.Length - used} bytes remain ({binary.Length} follow the JSON header).");
+            }
+
+            var tensor = Decode(info, shape, binary.Span.Slice(used, size));
+            used += size;
+            return new NamedTensor(name, tensor);
         }
 
-        var shape = ReadShape(input, info, elementsLeft);
         var count = shape.Aggregate(1L, (product, dimension) => product * dimension);
         if (!input.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
         {
-            throw InferenceError.BadRequest($"Input '{name}': \"data\" must be an array (flat or nested, row-major) of {count} elements.");
+            throw InferenceError.BadRequest($"Input '{name}': \"data\" must be an array (flat or nested, row-major) of {count} elements, or its elements must be binary (\"parameters\": {{\"binary_data_size\": bytes}}).");
         }
 
         var elements = new List<JsonElement>((int)Math.Min(count, 1 << 16));
@@ -156,6 +243,34 @@ internal static class InferenceRequestReader
         return new NamedTensor(name, Create(info, elements, shape));
     }
 
+    /// <summary>The input's <c>parameters.binary_data_size</c>: its element bytes' length in the binary data; null when absent.</summary>
+    private static int? BinaryDataSize(JsonElement input, string name)
+    {
+        if (!input.TryGetProperty("parameters", out var parameters)) return null;
+        if (parameters.ValueKind != JsonValueKind.Object) throw InferenceError.BadRequest($"Input '{name}': \"parameters\" must be an object, not a JSON {Kind(parameters)}.");
+        if (!parameters.TryGetProperty("binary_data_size", out var size)) return null;
+        return size.ValueKind == JsonValueKind.Number && size.TryGetInt32(out var bytes) && bytes >= 0
+            ? bytes
+            : throw InferenceError.BadRequest($"Input '{name}': \"binary_data_size\" is {Text(size)}; it is the length in bytes of the input's binary data, a whole number from 0.");
+    }
+
+    /// <summary>A tensor from its binary form (REST's binary data or gRPC's raw contents), any mismatch a 400 naming the input.</summary>
+    private static TensorValue Decode(TensorInfo info, long[] shape, ReadOnlySpan<byte> data)
+    {
+        try
+        {
+            return BinaryTensors.Decode($"Input '{info.Name}'", info.ElementType, shape, data);
+        }
+        catch (InvalidDataException error)
+        {
+            throw InferenceError.BadRequest(error.Message);
+        }
+        catch (NotSupportedException)
+        {
+            throw InferenceError.BadRequest($"Input '{info.Name}': the model takes {TensorTypeName(info)}, which this server can't hold in a tensor.");
+        }
+    }
+
     private static long[] ReadShape(JsonElement input, TensorInfo info, long elementsLeft)
     {
         if (!input.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
@@ -164,25 +279,37 @@ internal static class InferenceRequestReader
         }
 
         var shape = new List<long>();
-        long count = 1;
         foreach (var dimension in shapeElement.EnumerateArray())
         {
-            if (dimension.ValueKind != JsonValueKind.Number || !dimension.TryGetInt64(out var size) || size < 0)
-            {
-                throw InferenceError.BadRequest($"Input '{info.Name}': shape dimension {shape.Count} is {Text(dimension)}; dimensions are whole numbers, 0 or more.");
-            }
-
-            // A dimension past the element limit is refused even beside a zero dimension: ONNX Runtime computes the
-            // shape's byte size before it looks at the element count, and that product can overflow.
-            if (size > Math.Max(elementsLeft, 0))
-            {
-                throw new InferenceError(StatusCodes.Status413PayloadTooLarge, $"Input '{info.Name}': shape dimension {shape.Count} is {size}, over the limit of {Math.Max(elementsLeft, 0)} elements left for this request.");
-            }
-
-            shape.Add(size);
-            count = size == 0 || count <= elementsLeft / Math.Max(size, 1) ? count * size : long.MaxValue;
+            shape.Add(Dimension(info, shape.Count, dimension.ValueKind == JsonValueKind.Number && dimension.TryGetInt64(out var size) ? size : null, Text(dimension), elementsLeft));
         }
 
+        return CheckShape(info, shape, elementsLeft);
+    }
+
+    /// <summary>One dimension of an input's shape, checked as it is read; <paramref name="text"/> is the value as it came.</summary>
+    private static long Dimension(TensorInfo info, int index, long? size, string text, long elementsLeft)
+    {
+        if (size is not { } value || value < 0)
+        {
+            throw InferenceError.BadRequest($"Input '{info.Name}': shape dimension {index} is {text}; dimensions are whole numbers, 0 or more.");
+        }
+
+        // A dimension past the element limit is refused even beside a zero dimension: ONNX Runtime computes the
+        // shape's byte size before it looks at the element count, and that product can overflow.
+        if (value > Math.Max(elementsLeft, 0))
+        {
+            throw new InferenceError(StatusCodes.Status413PayloadTooLarge, $"Input '{info.Name}': shape dimension {index} is {value}, over the limit of {Math.Max(elementsLeft, 0)} elements left for this request.");
+        }
+
+        return value;
+    }
+
+    /// <summary>An input's whole shape, its dimensions each checked by <see cref="Dimension"/>: the model's rank and fixed dimensions, and the element limit.</summary>
+    private static long[] CheckShape(TensorInfo info, List<long> shape, long elementsLeft)
+    {
+        long count = 1;
+        foreach (var size in shape) count = size == 0 || count <= elementsLeft / Math.Max(size, 1) ? count * size : long.MaxValue;
         if (shape.Count != info.Shape.Length)
         {
             throw InferenceError.BadRequest($"Input '{info.Name}': shape {Format(shape)} has rank {shape.Count}; the model takes {Describe(info)} (rank {info.Shape.Length}).");
@@ -324,8 +451,10 @@ internal static class InferenceRequestReader
         return values;
     }
 
-    private static InferenceError Element(TensorInfo info, int index, JsonElement element, string expected) =>
-        InferenceError.BadRequest($"Input '{info.Name}': element {index} is {Text(element)}; {DataTypes.Name(info.ElementType)} takes {expected}.");
+    private static InferenceError Element(TensorInfo info, int index, JsonElement element, string expected) => Element(info, index, Text(element), expected);
+
+    private static InferenceError Element(TensorInfo info, int index, string text, string expected) =>
+        InferenceError.BadRequest($"Input '{info.Name}': element {index} is {text}; {DataTypes.Name(info.ElementType)} takes {expected}.");
 
     /// <summary>
     /// A JSON string as .NET text. The body was checked to be UTF-8, but an escape can still name half a surrogate

@@ -2,26 +2,46 @@ using System.Text.Json;
 
 namespace InProcServe.AspNetCore;
 
-/// <summary>Writes an infer response: the requested outputs as flat row-major JSON data.</summary>
+/// <summary>
+/// Writes an infer response: the requested outputs as flat row-major JSON data, or, for outputs answered in binary,
+/// their byte length (<c>parameters.binary_data_size</c>), their bytes to follow the JSON in the order of the outputs.
+/// </summary>
 internal static class InferenceResponseWriter
 {
-    internal static void Write(Utf8JsonWriter json, string modelName, string? modelVersion, string? id, RunOutputs outputs)
+    /// <param name="json">Where to write.</param>
+    /// <param name="modelName">The model's name.</param>
+    /// <param name="modelVersion">The version that answered.</param>
+    /// <param name="id">The request's id, if it had one.</param>
+    /// <param name="outputs">The outputs.</param>
+    /// <param name="binary">Per output, its binary form to announce instead of writing its data; null entries (or none) for JSON.</param>
+    internal static void Write(Utf8JsonWriter json, string modelName, string? modelVersion, string? id, RunOutputs outputs, IReadOnlyList<byte[]?>? binary = null)
     {
         json.WriteStartObject();
         json.WriteString("model_name", modelName);
         if (modelVersion is not null) json.WriteString("model_version", modelVersion);
         if (id is not null) json.WriteString("id", id);
         json.WriteStartArray("outputs");
-        foreach (var (name, value) in outputs)
+        for (var i = 0; i < outputs.Count; i++)
         {
+            var (name, value) = outputs[i];
             json.WriteStartObject();
             json.WriteString("name", name);
             json.WriteString("datatype", DataTypes.Name(value.ElementType));
             json.WriteStartArray("shape");
             foreach (var dimension in value.Shape) json.WriteNumberValue(dimension);
             json.WriteEndArray();
-            json.WritePropertyName("data");
-            WriteData(json, value);
+            if (binary?[i] is { } bytes)
+            {
+                json.WriteStartObject("parameters");
+                json.WriteNumber("binary_data_size", bytes.Length);
+                json.WriteEndObject();
+            }
+            else
+            {
+                json.WritePropertyName("data");
+                WriteData(json, value);
+            }
+
             json.WriteEndObject();
         }
 

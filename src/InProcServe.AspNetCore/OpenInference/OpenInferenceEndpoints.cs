@@ -1,8 +1,9 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
-using System.Reflection;
+using System.Net.Http.Headers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Grpc.AspNetCore.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,18 +15,21 @@ using Microsoft.Extensions.Options;
 namespace InProcServe.AspNetCore;
 
 /// <summary>
-/// The Open Inference Protocol (KServe v2, Triton's REST API) over every model of the app: those added with
-/// <c>AddModel</c> and those listed in configuration with no C# contract.
+/// The Open Inference Protocol (KServe v2, Triton) over every model of the app, those added with <c>AddModel</c> and
+/// those listed in configuration with no C# contract: on REST with JSON and binary tensors
+/// (<see cref="MapOpenInferenceProtocol"/>) and on gRPC (<see cref="MapOpenInferenceGrpc"/>).
 /// </summary>
 public static class OpenInferenceEndpoints
 {
     /// <summary>
-    /// Adds what the protocol's endpoints need, with options from code and then from configuration
+    /// Adds what the protocol's REST endpoints and gRPC service need (gRPC's services too, as <c>AddGrpc()</c> does),
+    /// with options from code and then from configuration
     /// (<c>InProcServe:OpenInference</c>: MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes,
     /// MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, ServerName, HiddenModels), validated
     /// on start; and serves models from configuration alone: each
     /// <c>InProcServe:Models:&lt;name&gt;:Path</c> that no <c>AddModel</c> call claims, and each model folder of
-    /// <c>InProcServe:ModelRepository</c> (Triton layout), loaded when the host starts.
+    /// <c>InProcServe:ModelRepository</c> (Triton layout), loaded when the host starts. The gRPC service takes messages
+    /// up to <see cref="OpenInferenceOptions.MaxRequestBodyBytes"/>.
     /// </summary>
     /// <param name="services">The app's services.</param>
     /// <param name="configure">Sets limits. Default: null, the defaults of <see cref="OpenInferenceOptions"/>.</param>
@@ -42,6 +46,9 @@ public static class OpenInferenceEndpoints
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<OpenInferenceOptions>, OpenInferenceConfiguration>(provider => provider.GetRequiredService<OpenInferenceConfiguration>()));
         services.AddOptions<OpenInferenceOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, UntypedModels>(provider => provider.GetRequiredService<UntypedModels>()));
+        // Registering gRPC costs nothing until MapOpenInferenceGrpc maps the service, and spares apps a second call.
+        services.AddGrpc();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<GrpcServiceOptions<OpenInferenceGrpcService>>, GrpcLimits>());
         return services;
     }
 
@@ -49,9 +56,17 @@ public static class OpenInferenceEndpoints
     /// Maps the protocol's REST endpoints under <paramref name="prefix"/>: <c>GET /v2</c>, <c>/v2/health/live</c>,
     /// <c>/v2/health/ready</c>, <c>/v2/models/{name}[/versions/{version}]</c> (metadata), <c>…/ready</c>, and
     /// <c>POST …/infer</c> with JSON tensors. Infer requests run on the model's lane, taking turns with its typed calls.
+    /// Triton's binary tensor extension (<c>binary_tensor_data</c> in server metadata) is served too: an input with
+    /// <c>"parameters": {"binary_data_size": n}</c> takes its elements from the n bytes after the JSON, whose length
+    /// the <c>Inference-Header-Content-Length</c> header gives (Content-Type <c>application/octet-stream</c>, or
+    /// Triton's <c>application/vnd.sagemaker-triton.binary+json;json-header-size=…</c>); outputs asked for with
+    /// <c>"parameters": {"binary_data": true}</c>, or all with the request's <c>"binary_data_output": true</c>, come
+    /// back the same way. Binary elements are flat, row-major and little-endian (FP16 and BF16 their 2 bytes, BOOL a byte
+    /// 0 or 1), BYTES elements each after a 4-byte little-endian length; sizes that don't add up are a 400 naming
+    /// the input.
     /// Errors answer <c>{"error": "…"}</c> with 400 (a bad request, naming the tensor, or inputs the model refuses),
     /// 404 (no such model or version), 413 (over the limits of <see cref="OpenInferenceOptions"/>), 415 (a Content-Type
-    /// that is not JSON; none is taken as JSON), 429 (the model's queue is full, or too many large bodies at once),
+    /// that is neither JSON nor binary; none is taken as JSON), 429 (the model's queue is full, or too many large bodies at once),
     /// 503 (not ready) or 504 (past the deadline: Triton's <c>parameters.timeout</c> in microseconds, else the model's
     /// <see cref="BatchingOptions.DefaultTimeout"/>; the run is stopped). A 500 is a fault of the server: logged once,
     /// answered with no details. Floats NaN, Infinity and -Infinity are written and read as the strings
@@ -84,6 +99,42 @@ public static class OpenInferenceEndpoints
         return group;
     }
 
+    /// <summary>
+    /// Maps the protocol's gRPC service, <c>inference.GRPCInferenceService</c> (ServerLive, ServerReady, ModelReady,
+    /// ServerMetadata, ModelMetadata, ModelInfer), which Triton's and KServe's gRPC clients call unchanged. Inputs come
+    /// in <c>raw_input_contents</c> or in each input's typed <c>contents</c>; outputs go back in
+    /// <c>raw_output_contents</c>. The models, limits, deadlines (the call's gRPC deadline, Triton's <c>timeout</c>
+    /// parameter in microseconds, else the model's <see cref="BatchingOptions.DefaultTimeout"/>) and messages are
+    /// those of the REST endpoints, each REST status sent as a gRPC code: 400 INVALID_ARGUMENT, 404 NOT_FOUND,
+    /// 413 RESOURCE_EXHAUSTED (also gRPC's own refusal of a message over
+    /// <see cref="OpenInferenceOptions.MaxRequestBodyBytes"/>), 429 and 503 UNAVAILABLE (with
+    /// <c>grpc-retry-pushback-ms</c>: <see cref="OpenInferenceOptions.RetryAfter"/>), 504 DEADLINE_EXCEEDED, 500 INTERNAL.
+    /// </summary>
+    /// <remarks>
+    /// gRPC needs HTTP/2: over TLS, Kestrel's default endpoints offer it; without TLS, give the service an endpoint of
+    /// its own with <c>Protocols</c> <c>Http2</c> (in configuration: <c>Kestrel:Endpoints:Grpc:Url</c> and
+    /// <c>Kestrel:Endpoints:Grpc:Protocols</c>), beside the HTTP/1.1 one that serves REST.
+    /// </remarks>
+    /// <param name="endpoints">The app.</param>
+    /// <returns>The service's endpoints, to add metadata, authorization or a host filter.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="AddOpenInferenceProtocol"/> was not called.</exception>
+    public static GrpcServiceEndpointConventionBuilder MapOpenInferenceGrpc(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetService<UntypedModels>() is null)
+        {
+            throw new InvalidOperationException("MapOpenInferenceGrpc() needs its services: add builder.Services.AddOpenInferenceProtocol() before building the app.");
+        }
+
+        return endpoints.MapGrpcService<OpenInferenceGrpcService>();
+    }
+
+    /// <summary>The gRPC service's limit on a message's size, that of an infer body on REST.</summary>
+    private sealed class GrpcLimits(IOptions<OpenInferenceOptions> options) : IConfigureOptions<GrpcServiceOptions<OpenInferenceGrpcService>>
+    {
+        public void Configure(GrpcServiceOptions<OpenInferenceGrpcService> grpc) => grpc.MaxReceiveMessageSize = options.Value.MaxRequestBodyBytes;
+    }
+
     /// <summary>Messages keep their quotes readable: the answers are JSON, never embedded in HTML.</summary>
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -92,25 +143,25 @@ public static class OpenInferenceEndpoints
     private static Task ServerMetadata(HttpContext context)
     {
         var options = context.RequestServices.GetRequiredService<IOptions<OpenInferenceOptions>>().Value;
-        var version = typeof(OpenInferenceEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
         return Json(context, 200, w =>
         {
             w.WriteString("name", options.ServerName);
-            w.WriteString("version", version.Split('+')[0]);
+            w.WriteString("version", OpenInferenceServer.Version);
             w.WriteStartArray("extensions");
+            foreach (var extension in OpenInferenceServer.Extensions) w.WriteStringValue(extension);
             w.WriteEndArray();
         });
     }
 
     private static Task ServerReady(HttpContext context)
     {
-        var ready = ServedModels(context.RequestServices).All(m => m.Ready || m.Optional);
+        var ready = OpenInferenceModels.ServerReady(context.RequestServices);
         return Json(context, ready ? 200 : 503, w => w.WriteBoolean("ready", ready));
     }
 
     private static Task ModelReady(HttpContext context, string name, string? version)
     {
-        if (Find(context, name, version, out var model, out var served) is { } missing) return missing;
+        if (OpenInferenceModels.Find(context.RequestServices, name, version, out var model, out var served) is { } missing) return Error(context, missing);
         var ready = model.Ready && served is not null;
         return Json(context, ready ? 200 : 503, w =>
         {
@@ -121,15 +172,15 @@ public static class OpenInferenceEndpoints
 
     private static Task ModelMetadata(HttpContext context, string name, string? version)
     {
-        if (Find(context, name, version, out var model, out var served) is { } missing) return missing;
-        if (served is null) return Error(context, 503, $"Model '{name}' is not ready.");
+        if (OpenInferenceModels.Find(context.RequestServices, name, version, out var model, out var served) is { } missing) return Error(context, missing);
+        if (served is null) return Error(context, 503, OpenInferenceServer.NotReady(name));
         return Json(context, 200, w =>
         {
             w.WriteString("name", name);
             w.WriteStartArray("versions");
             foreach (var (v, _) in model.Versions) w.WriteStringValue(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
             w.WriteEndArray();
-            w.WriteString("platform", "onnxruntime_onnx");
+            w.WriteString("platform", OpenInferenceServer.Platform);
             WriteTensors(w, "inputs", served.Value.Session.Inputs);
             WriteTensors(w, "outputs", served.Value.Session.Outputs);
         });
@@ -137,9 +188,9 @@ public static class OpenInferenceEndpoints
 
     private static async Task Infer(HttpContext context, string name, string? version)
     {
-        if (Find(context, name, version, out var model, out var served) is { } missing)
+        if (OpenInferenceModels.Find(context.RequestServices, name, version, out var model, out var served) is { } missing)
         {
-            await missing.ConfigureAwait(false);
+            await Error(context, missing).ConfigureAwait(false);
             return;
         }
 
@@ -147,29 +198,42 @@ public static class OpenInferenceEndpoints
         var options = server.Options;
         try
         {
-            if (served is null) throw new InferenceError(503, $"Model '{name}' is not ready.");
+            if (served is null) throw new InferenceError(503, OpenInferenceServer.NotReady(name));
+            var headerLength = BinaryHeaderLength(context.Request);
             // A missing Content-Type is taken as JSON: Triton's and KServe's clients send JSON infer requests without one.
-            if (!JsonBody.IsJson(context.Request, allowMissing: true)) throw new InferenceError(415, JsonBody.UnsupportedMediaType(context.Request));
+            if (headerLength is null && !JsonBody.IsJson(context.Request, allowMissing: true)) throw new InferenceError(415, UnsupportedMediaType(context.Request));
             var (servedVersion, session) = served.Value;
-            using var body = await JsonBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, options.MaxElementsPerRequest + ValuesBesideData, MaxDepth, server.LargeBodies, "a JSON infer request with \"inputs\"", context.RequestAborted).ConfigureAwait(false);
+            using var body = await JsonBody.ReadAsync(context.Request, options.MaxRequestBodyBytes, options.MaxElementsPerRequest + ValuesBesideData, MaxDepth, server.LargeBodies, "a JSON infer request with \"inputs\"", context.RequestAborted, headerLength).ConfigureAwait(false);
             using var document = JsonDocument.Parse(body.Memory, new JsonDocumentOptions { MaxDepth = MaxDepth });
-            using var request = InferenceRequestReader.Read(document.RootElement, session, options.MaxElementsPerRequest);
-            var timeout = request.Timeout ?? server.DefaultTimeout(name);
-            using var deadline = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-            deadline?.CancelAfter(timeout!.Value);
-            using var outputs = await RunAsync(deadline?.Token ?? context.RequestAborted, model, version is null ? null : servedVersion, session, request).ConfigureAwait(false);
+            using var request = InferenceRequestReader.Read(document.RootElement, session, options.MaxElementsPerRequest, body.Binary);
+            using var outputs = await OpenInferenceModels.InferAsync(server, model, version, served.Value, request, context.RequestAborted).ConfigureAwait(false);
 
             // Written whole before a byte goes out: a failure while writing is still answered with a status, never
             // with half a body.
+            var binary = outputs.Select(o => request.BinaryOutputs.Contains(o.Name) ? BinaryTensors.Encode(o.Value) : null).ToArray();
             var answer = new ArrayBufferWriter<byte>();
             await using (var json = new Utf8JsonWriter(answer, WriterOptions))
             {
-                InferenceResponseWriter.Write(json, name, servedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), request.Id, outputs);
+                InferenceResponseWriter.Write(json, name, servedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture), request.Id, outputs, binary);
             }
 
             context.Response.StatusCode = 200;
-            context.Response.ContentType = "application/json";
+            if (binary.Any(b => b is not null))
+            {
+                context.Response.ContentType = "application/octet-stream";
+                context.Response.Headers[InferenceHeaderContentLength] = answer.WrittenCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                context.Response.ContentLength = answer.WrittenCount + binary.Sum(b => b?.LongLength ?? 0);
+            }
+            else
+            {
+                context.Response.ContentType = "application/json";
+            }
+
             await context.Response.BodyWriter.WriteAsync(answer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+            foreach (var bytes in binary)
+            {
+                if (bytes is not null) await context.Response.BodyWriter.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+            }
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -184,84 +248,53 @@ public static class OpenInferenceEndpoints
         }
     }
 
+    /// <summary>Triton's binary tensor extension: the header giving the length of a binary body's JSON part, in requests and answers.</summary>
+    private const string InferenceHeaderContentLength = "Inference-Header-Content-Length";
+
+    /// <summary>Triton's content type for a binary body on SageMaker, which gives the JSON's length as a parameter.</summary>
+    private const string SageMakerBinaryJson = "application/vnd.sagemaker-triton.binary+json";
+
+    /// <summary>
+    /// The length of the JSON header of a binary body (Triton's binary tensor extension), from the
+    /// <c>Inference-Header-Content-Length</c> header or the <c>json-header-size</c> parameter of Triton's SageMaker
+    /// content type; null for a body that is JSON alone. With the header, the Content-Type may be absent,
+    /// <c>application/octet-stream</c> or JSON.
+    /// </summary>
+    private static int? BinaryHeaderLength(HttpRequest request)
+    {
+        MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType);
+        var media = contentType?.MediaType;
+        var octets = string.Equals(media, "application/octet-stream", StringComparison.OrdinalIgnoreCase);
+        string? text = request.Headers[InferenceHeaderContentLength];
+        var from = InferenceHeaderContentLength;
+        if (text is null && string.Equals(media, SageMakerBinaryJson, StringComparison.OrdinalIgnoreCase))
+        {
+            text = contentType!.Parameters.FirstOrDefault(p => string.Equals(p.Name, "json-header-size", StringComparison.OrdinalIgnoreCase))?.Value;
+            from = $"{SageMakerBinaryJson}'s json-header-size";
+        }
+
+        if (text is null)
+        {
+            return octets ? throw InferenceError.BadRequest($"A binary body (application/octet-stream) needs the {InferenceHeaderContentLength} header: the length in bytes of the JSON that comes first.") : null;
+        }
+
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length))
+        {
+            throw InferenceError.BadRequest($"{from} is '{(text.Length > 40 ? text[..40] + "…" : text)}'; it is the length in bytes of the body's JSON header, a whole number.");
+        }
+
+        if (!octets && !JsonBody.IsJson(request, allowMissing: true)) throw new InferenceError(415, UnsupportedMediaType(request));
+        return length;
+    }
+
+    private static string UnsupportedMediaType(HttpRequest request) =>
+        $"The body must be JSON (Content-Type: application/json; charset utf-8), or JSON and binary tensors (application/octet-stream with {InferenceHeaderContentLength}), not '{(string.IsNullOrEmpty(request.ContentType) ? "no Content-Type" : request.ContentType)}'.";
+
     /// <summary>Deep enough for a tensor of rank 30 inside the request's own three levels; deeper is refused while it arrives.</summary>
     private const int MaxDepth = 36;
 
     /// <summary>The JSON values a request may hold beside its tensors' elements: names, datatypes, dimensions, parameters.</summary>
     private const long ValuesBesideData = 4096;
-
-    /// <summary>
-    /// Runs the request on the model's lane. A typed model's version can be replaced by a reload while the request
-    /// is read; its old session is then disposed, and the request runs once more on the version serving now (when the
-    /// path named a version, only if that is still the one serving).
-    /// </summary>
-    private static async Task<RunOutputs> RunAsync(CancellationToken cancellationToken, ServedModel model, long? pinned, ModelSession session, InferenceRequestReader.Request request)
-    {
-        try
-        {
-            return await model.Lane!.RunAsync(session, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException) when (model.Current?.Invoke() is { } current && current != session && (pinned is null || current.Metadata.Version == pinned))
-        {
-            return await model.Lane!.RunAsync(current, request.Inputs, request.OutputNames, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Finds the model and the version asked for (the highest when none is); null, or the 404 to send.</summary>
-    private static Task? Find(HttpContext context, string name, string? version, out ServedModel model, out (long Version, ModelSession Session)? served)
-    {
-        served = null;
-        model = ServedModels(context.RequestServices).FirstOrDefault(m => m.Name == name)!;
-        if (model is null)
-        {
-            if (!context.RequestServices.GetRequiredService<OpenInferenceServer>().Options.ListModelsInErrors) return Error(context, 404, $"No model named '{Clip(name)}'.");
-            var names = string.Join(", ", ServedModels(context.RequestServices).Select(m => $"'{m.Name}'"));
-            return Error(context, 404, $"No model named '{Clip(name)}'. Models served: {(names.Length == 0 ? "none" : names)}.");
-        }
-
-        if (!model.Ready) return null;
-        if (version is null)
-        {
-            served = model.Versions[^1];
-            return null;
-        }
-
-        foreach (var candidate in model.Versions)
-        {
-            if (candidate.Version.ToString(System.Globalization.CultureInfo.InvariantCulture) == version) served = candidate;
-        }
-
-        return served is null
-            ? Error(context, 404, $"Model '{name}' has no version '{Clip(version)}'. Versions served: {string.Join(", ", model.Versions.Select(v => v.Version))}.")
-            : null;
-    }
-
-    /// <summary>A name from the path, cut short: a 404 never echoes a long path back.</summary>
-    private static string Clip(string text) => text.Length > 64 ? text[..64] + "…" : text;
-
-    /// <summary>
-    /// Every model of the app the protocol serves, typed (unless <see cref="OpenInferenceOptions.ServeTypedModels"/>
-    /// is off) and from configuration, less <see cref="OpenInferenceOptions.HiddenModels"/>; versions in ascending order.
-    /// </summary>
-    private static IEnumerable<ServedModel> ServedModels(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<OpenInferenceServer>().Options;
-        return AllModels(services, options).Where(m => !options.HiddenModels.Contains(m.Name));
-    }
-
-    private static IEnumerable<ServedModel> AllModels(IServiceProvider services, OpenInferenceOptions options)
-    {
-        foreach (var hosted in options.ServeTypedModels ? services.GetRequiredService<ModelCatalog>().Models : [])
-        {
-            var ready = hosted.State == ModelState.Ready;
-            yield return new ServedModel(hosted.Name, ready, hosted.IsOptional, ready ? [(hosted.Version, hosted.Session)] : [], ready ? hosted.Lane : null, () => hosted.State == ModelState.Ready ? hosted.Session : null);
-        }
-
-        foreach (var untyped in services.GetRequiredService<UntypedModels>().Models)
-        {
-            yield return new ServedModel(untyped.Name, true, false, untyped.Versions.Select(v => (v.Key, v.Value)).ToList(), untyped.Lane, null);
-        }
-    }
 
     private static void WriteTensors(Utf8JsonWriter json, string property, IReadOnlyList<TensorInfo> tensors)
     {
@@ -270,7 +303,7 @@ public static class OpenInferenceEndpoints
         {
             json.WriteStartObject();
             json.WriteString("name", tensor.Name);
-            json.WriteString("datatype", DataTypes.Name(tensor.ElementType) ?? tensor.TypeAndShape);
+            json.WriteString("datatype", OpenInferenceServer.Datatype(tensor));
             json.WriteStartArray("shape");
             foreach (var dimension in tensor.Shape) json.WriteNumberValue(dimension < 0 ? -1 : dimension);
             json.WriteEndArray();
@@ -279,6 +312,8 @@ public static class OpenInferenceEndpoints
 
         json.WriteEndArray();
     }
+
+    private static Task Error(HttpContext context, InferenceError error) => Error(context, error.StatusCode, error.Message);
 
     private static Task Error(HttpContext context, int status, string message) => Json(context, status, w => w.WriteString("error", message));
 
@@ -291,7 +326,4 @@ public static class OpenInferenceEndpoints
         write(json);
         json.WriteEndObject();
     }
-
-    /// <summary>A model as the protocol sees it; <see cref="Current"/> gives a typed model's serving session after a reload.</summary>
-    private sealed record ServedModel(string Name, bool Ready, bool Optional, IReadOnlyList<(long Version, ModelSession Session)> Versions, ExecutionLane? Lane, Func<ModelSession?>? Current);
 }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,22 @@ internal sealed partial class OpenInferenceServer(IOptions<OpenInferenceOptions>
     internal OpenInferenceOptions Options { get; } = options.Value;
 
     internal LargeBodyGate LargeBodies { get; } = new(options.Value.LargeRequestBytes, options.Value.MaxConcurrentLargeRequests);
+
+    /// <summary>The protocol extensions served, listed in the server metadata of REST and gRPC.</summary>
+    internal static readonly string[] Extensions = ["binary_tensor_data"];
+
+    /// <summary>The platform named in model metadata.</summary>
+    internal const string Platform = "onnxruntime_onnx";
+
+    /// <summary>The server version in server metadata: the package's version, without its commit.</summary>
+    internal static string Version { get; } =
+        (typeof(OpenInferenceServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0").Split('+')[0];
+
+    /// <summary>A tensor's datatype in model metadata: the protocol's name, or ONNX Runtime's for a type the protocol lacks.</summary>
+    internal static string Datatype(TensorInfo tensor) => DataTypes.Name(tensor.ElementType) ?? tensor.TypeAndShape;
+
+    /// <summary>The message for a model found but not serving yet (503, UNAVAILABLE).</summary>
+    internal static string NotReady(string model) => $"Model '{model}' is not ready.";
 
     /// <summary>The model's <see cref="BatchingOptions.DefaultTimeout"/>, the deadline of a call that sets none.</summary>
     internal TimeSpan? DefaultTimeout(string model) => models.Get(model).Batching?.DefaultTimeout;

@@ -112,7 +112,7 @@ internal sealed class GrpcTransport : IRemoteTransport
             request = new ModelInferRequest { ModelName = transport.remoteName, ModelVersion = transport.version };
             foreach (var (name, buffer) in inputs)
             {
-                var tensor = new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = OipDataTypes.Name(buffer.ElementType) };
+                var tensor = new ModelInferRequest.Types.InferInputTensor { Name = name, Datatype = DataTypes.Name(buffer.ElementType) };
                 tensor.Shape.Add(0);
                 tensor.Shape.AddRange(buffer.RowDimensions);
                 request.Inputs.Add(tensor);
@@ -156,7 +156,7 @@ internal sealed class GrpcTransport : IRemoteTransport
                 }
 
                 var output = answer.Outputs[index];
-                var expected = OipDataTypes.Name(buffer.ElementType);
+                var expected = DataTypes.Name(buffer.ElementType);
                 var rowLength = output.Shape.Count == 0 ? -1 : output.Shape.Skip(1).Aggregate(1L, (product, size) => product * size);
                 if (output.Datatype != expected || output.Shape.Count == 0 || output.Shape[0] != rows || rowLength != buffer.RowLength)
                 {

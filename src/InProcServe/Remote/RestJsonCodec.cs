@@ -30,7 +30,7 @@ internal static unsafe class RestJsonCodec
             json.WriteNumberValue(rows);
             foreach (var dimension in buffer.RowDimensions) json.WriteNumberValue(dimension);
             json.WriteEndArray();
-            json.WriteString("datatype", OipDataTypes.Name(buffer.ElementType));
+            json.WriteString("datatype", DataTypes.Name(buffer.ElementType));
             json.WriteStartArray("data");
             WriteData(json, buffer, rows * buffer.RowLength);
             json.WriteEndArray();
@@ -115,7 +115,7 @@ internal static unsafe class RestJsonCodec
 
     private static void ReadOutput(JsonElement tensor, string name, TensorBuffer buffer, int rows, string model)
     {
-        var expected = OipDataTypes.Name(buffer.ElementType);
+        var expected = DataTypes.Name(buffer.ElementType);
         var datatype = tensor.TryGetProperty("datatype", out var d) ? d.GetString() : null;
         var shape = tensor.TryGetProperty("shape", out var s) && s.ValueKind == JsonValueKind.Array
             ? s.EnumerateArray().Select(e => e.TryGetInt64(out var size) ? size : -1).ToArray()
@@ -158,7 +158,7 @@ internal static unsafe class RestJsonCodec
 
             if (!TryRead(element, buffer, at))
             {
-                throw new InvalidDataException($"Model {model}: element {at} of output '{name}' is {element.GetRawText()}; it must be a {OipDataTypes.Name(buffer.ElementType)} value.");
+                throw new InvalidDataException($"Model {model}: element {at} of output '{name}' is {element.GetRawText()}; it must be a {DataTypes.Name(buffer.ElementType)} value.");
             }
 
             at++;

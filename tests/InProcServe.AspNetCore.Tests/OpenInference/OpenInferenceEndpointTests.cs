@@ -20,7 +20,7 @@ public sealed class OpenInferenceEndpointTests
         Assert.Equal("""{"ready":true}""", await host.Client.GetStringAsync("/v2/health/ready"));
         var server = JsonDocument.Parse(await host.Client.GetStringAsync("/v2")).RootElement;
         Assert.Equal("inprocserve", server.GetProperty("name").GetString());
-        Assert.Equal(JsonValueKind.Array, server.GetProperty("extensions").ValueKind);
+        Assert.Equal(["binary_tensor_data"], server.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class OpenInferenceEndpointTests
         {
             var request = new StringBuilder("""{"id": "42", "inputs": [""");
             request.AppendJoin(", ", testCase.Inputs.Select(t =>
-                $$"""{"name": "{{t.Name}}", "datatype": "{{Datatype(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
+                $$"""{"name": "{{t.Name}}", "datatype": "{{RawTensors.Datatype(t.Type)}}", "shape": [{{string.Join(",", t.Shape)}}], "data": [{{string.Join(",", t.Data.Select(d => d.GetRawText()))}}]}"""));
             request.Append("]}");
 
             var answer = await host.Client.PostAsync($"/v2/models/{model}/infer", new StringContent(request.ToString(), Encoding.UTF8, "application/json"));
@@ -152,13 +152,4 @@ public sealed class OpenInferenceEndpointTests
                 ["InProcServe:Models:multi_io:Path"] = TestModels.Path("multi_io"),
                 ["InProcServe:Models:all_types:Path"] = TestModels.Path("all_types"),
             });
-
-    private static string Datatype(string numpy) => numpy switch
-    {
-        "float32" => "FP32",
-        "float64" => "FP64",
-        "float16" => "FP16",
-        "string" => "BYTES",
-        _ => numpy.ToUpperInvariant(),
-    };
 }

@@ -78,7 +78,7 @@ public sealed class OpenInferenceRobustnessTests
         var answer = await host.Client.PostAsync("/v2/models/multi_io/infer", content);
 
         Assert.Equal(status, (int)answer.StatusCode);
-        if (status == 415) Assert.StartsWith($"The body must be JSON (Content-Type: application/json; charset utf-8), not '{contentType}'.", await Error(answer));
+        if (status == 415) Assert.Equal($"The body must be JSON (Content-Type: application/json; charset utf-8), or JSON and binary tensors (application/octet-stream with Inference-Header-Content-Length), not '{contentType}'.", await Error(answer));
     }
 
     [Fact]

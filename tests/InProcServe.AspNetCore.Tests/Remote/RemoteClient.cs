@@ -26,7 +26,7 @@ internal static class RemoteClient
     }
 
     /// <summary>Runs a model remotely on <paramref name="servers"/>; an in-memory server is reached through its handler.</summary>
-    internal static IModelBuilder On(this IModelBuilder builder, params IRemoteServer[] servers)
+    internal static IModelBuilder On(this IModelBuilder builder, params OipServer[] servers)
     {
         builder.UseRemote(remote =>
         {

@@ -24,7 +24,7 @@ public sealed class RemoteModelTests
         var tolerance = (float)reference.Tolerance;
         var cases = reference.Cases.SelectMany(c => Floats(c.Inputs[0]).Chunk(30).Zip(Floats(c.Outputs[0]))).ToArray();
         var inputs = cases.Select(c => new FraudFeatures(c.First)).ToArray();
-        await using var server = await IRemoteServer.StartAsync(protocol, loopback);
+        await using var server = await OipServer.StartAsync(protocol, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<Fraud>("fraud_remote").On(server);
@@ -62,7 +62,7 @@ public sealed class RemoteModelTests
         var images = TestModels.Reference("images");
         var pairs = Floats(multi.Cases[0].Inputs[0]).Chunk(4).Zip(Floats(multi.Cases[0].Inputs[1]).Chunk(4), (a, b) => new Pair(a, b)).ToArray();
         var pictures = images.Cases[0].Inputs[0].Data.Select(d => d.GetByte()).Chunk(48).Select(p => new Picture(p)).ToArray();
-        await using var server = await IRemoteServer.StartAsync(protocol, loopback);
+        await using var server = await OipServer.StartAsync(protocol, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<MultiIo>("multi_io_remote").On(server);
@@ -121,7 +121,7 @@ public sealed class RemoteModelTests
             x["x_uint32"][i].Select(d => d.GetUInt32()).ToArray(),
             x["x_uint64"][i].Select(d => d.GetUInt64()).ToArray(),
             x["x_bool"][i].Select(d => d.GetBoolean()).ToArray())).ToArray();
-        await using var server = await IRemoteServer.StartAsync(protocol, loopback);
+        await using var server = await OipServer.StartAsync(protocol, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<AllTypes>("all_types_remote").On(server);
@@ -158,8 +158,8 @@ public sealed class RemoteModelTests
         var reference = TestModels.Reference("fraud").Cases[0];
         var rows = Floats(reference.Inputs[0]).Chunk(30).Select(f => new FraudFeatures(f)).ToArray();
         var expected = Floats(reference.Outputs[0]);
-        await using var first = await IRemoteServer.StartAsync(protocol, loopback: true);
-        await using var second = await IRemoteServer.StartAsync(protocol, loopback: true);
+        await using var first = await OipServer.StartAsync(protocol, loopback: true);
+        await using var second = await OipServer.StartAsync(protocol, loopback: true);
         var counter = new CountingHandler();
         using var client = await RemoteClient.StartAsync(services => services.AddModel<Fraud>("fraud").On(first, second).AddHealthCheck()
             .AddRemoteHttpClient().AddHttpMessageHandler(() => counter));
@@ -212,7 +212,7 @@ public sealed class RemoteModelTests
     [Fact]
     public async Task A_contract_that_does_not_fit_the_remote_metadata_fails_start_with_one_message_listing_every_difference()
     {
-        await using var server = await OipServer.StartAsync(loopback: false);
+        await using var server = await OipServer.StartAsync(RemoteProtocol.Rest, loopback: false);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => RemoteClient.StartAsync(services =>
             services.AddModel<Wrong>().On(server).Configure(o => o.Remote!.ModelName = "fraud")));
@@ -229,7 +229,7 @@ public sealed class RemoteModelTests
     [Fact]
     public async Task A_model_the_server_does_not_have_fails_start_with_the_servers_answer()
     {
-        await using var server = await OipServer.StartAsync(loopback: false);
+        await using var server = await OipServer.StartAsync(RemoteProtocol.Rest, loopback: false);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => RemoteClient.StartAsync(services =>
             services.AddModel<Fraud>("nowhere").On(server)));
@@ -266,7 +266,7 @@ public sealed class RemoteModelTests
     [Fact]
     public async Task A_remote_model_from_configuration_alone_answers()
     {
-        await using var server = await OipServer.StartAsync(loopback: true);
+        await using var server = await OipServer.StartAsync(RemoteProtocol.Rest, loopback: true);
         using var client = await RemoteClient.StartAsync(
             services => services.AddModel<Fraud>("scoring"),
             new Dictionary<string, string?>

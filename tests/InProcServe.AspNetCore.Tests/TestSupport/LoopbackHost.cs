@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace InProcServe.AspNetCore.Tests.TestSupport;
@@ -26,10 +27,11 @@ internal sealed class LoopbackHost : IAsyncDisposable
 
     internal IServiceProvider Services => app.Services;
 
-    internal static async Task<LoopbackHost> StartAsync(Action<WebApplicationBuilder> register, Action<WebApplication> map)
+    internal static async Task<LoopbackHost> StartAsync(Action<WebApplicationBuilder> register, Action<WebApplication> map, IDictionary<string, string?>? configuration = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        if (configuration is not null) builder.Configuration.AddInMemoryCollection(configuration);
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, WebJsonContext.Default));
         register(builder);
         var app = builder.Build();

@@ -21,6 +21,9 @@ internal sealed class WebHost : IAsyncDisposable
 
     internal IServiceProvider Services => app.Services;
 
+    /// <summary>A handler that sends requests straight to the test server, for clients other than <see cref="Client"/> (gRPC's).</summary>
+    internal HttpMessageHandler CreateHandler() => app.GetTestServer().CreateHandler();
+
     internal static async Task<WebHost> StartAsync(Action<WebApplicationBuilder> register, Action<WebApplication> map, IDictionary<string, string?>? configuration = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
