@@ -168,6 +168,7 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                     break;
                 case "protocol": Read<RemoteProtocol>(setting, TryEnum, $"one of {string.Join(", ", Enum.GetNames<RemoteProtocol>())}", errors, v => remote.Protocol = v); break;
                 case "modelname": remote.ModelName = setting.Value; break;
+                case "binarytensors": Read<bool>(setting, bool.TryParse, "true or false", errors, v => remote.BinaryTensors = v); break;
                 case "version": remote.Version = setting.Value; break;
                 case "timeout": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:30", errors, v => remote.Timeout = v); break;
                 case "maxconcurrentbatches": Read<int>(setting, TryInt, "a whole number", errors, v => remote.MaxConcurrentBatches = v); break;
@@ -179,7 +180,7 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                     }
 
                     break;
-                default: errors.Add(Unknown(setting, "Url, Urls, Protocol, ModelName, Version, Timeout, MaxConcurrentBatches, Headers")); break;
+                default: errors.Add(Unknown(setting, "Url, Urls, Protocol, BinaryTensors, ModelName, Version, Timeout, MaxConcurrentBatches, Headers")); break;
             }
         }
 

@@ -46,6 +46,14 @@ public sealed class RemoteOptions
     /// </summary>
     public RemoteProtocol Protocol { get; set; } = RemoteProtocol.Rest;
 
+    /// <summary>
+    /// Whether REST calls send and ask for tensors in binary form (the binary tensor extension: raw bytes after the JSON),
+    /// which costs a fraction of JSON's bytes and parsing. Default: false, JSON, which every server of the protocol reads.
+    /// Turn it on for servers that list <c>binary_tensor_data</c> among their extensions (<c>GET v2</c>): Triton, InProcServe.
+    /// gRPC always sends raw tensors. In configuration: <c>Remote:BinaryTensors</c>.
+    /// </summary>
+    public bool BinaryTensors { get; set; }
+
     /// <summary>The model's name on the server. Default: null, the hosted model's own name.</summary>
     public string? ModelName { get; set; }
 

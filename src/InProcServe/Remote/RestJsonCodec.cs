@@ -6,9 +6,11 @@ using InProcServe.Tensors;
 namespace InProcServe;
 
 /// <summary>
-/// The Open Inference Protocol's REST JSON form for a batch of a bound contract: the request written straight from the
-/// batch's input buffers, the response's outputs written straight into its output buffers, and a model's metadata read
-/// into <see cref="TensorInfo"/>s that the contract check compares like a local file's signature.
+/// The Open Inference Protocol's REST form for a batch of a bound contract: the request written straight from the batch's
+/// input buffers, the response's outputs written straight into its output buffers, and a model's metadata read into
+/// <see cref="TensorInfo"/>s that the contract check compares like a local file's signature. Tensors go as JSON arrays, or
+/// with the binary tensor extension as raw little-endian bytes after the JSON (<c>binary_data_size</c>, the length of the
+/// JSON in the <c>Inference-Header-Content-Length</c> header), the layout of <see cref="BinaryTensors"/>.
 /// </summary>
 /// <remarks>
 /// Floats that JSON can't hold (NaN, ±infinity) go as the strings "NaN", "Infinity" and "-Infinity", as System.Text.Json's
@@ -17,9 +19,35 @@ namespace InProcServe;
 internal static unsafe class RestJsonCodec
 {
     /// <summary>Writes an infer request for the first <paramref name="rows"/> rows, asking for <paramref name="outputs"/> by name.</summary>
-    internal static void WriteRequest(IBufferWriter<byte> body, (string Name, TensorBuffer Buffer)[] inputs, (string Name, TensorBuffer Buffer)[] outputs, int rows)
+    /// <param name="body">Receives the request body.</param>
+    /// <param name="inputs">Every model input with its buffer.</param>
+    /// <param name="outputs">The outputs to ask for.</param>
+    /// <param name="rows">The rows to send.</param>
+    /// <param name="binary">Send the inputs, and ask for the outputs, as binary tensors.</param>
+    /// <returns>The length of the JSON part, for the <c>Inference-Header-Content-Length</c> header of a binary request.</returns>
+    internal static int WriteRequest(ArrayBufferWriter<byte> body, (string Name, TensorBuffer Buffer)[] inputs, (string Name, TensorBuffer Buffer)[] outputs, int rows, bool binary)
     {
-        using var json = new Utf8JsonWriter(body);
+        using (var json = new Utf8JsonWriter(body))
+        {
+            WriteHeader(json, inputs, outputs, rows, binary);
+        }
+
+        var headerLength = body.WrittenCount;
+        if (binary)
+        {
+            foreach (var (_, buffer) in inputs)
+            {
+                var bytes = new ReadOnlySpan<byte>(buffer.Data, rows * buffer.BytesPerRow);
+                bytes.CopyTo(body.GetSpan(bytes.Length));
+                body.Advance(bytes.Length);
+            }
+        }
+
+        return headerLength;
+    }
+
+    private static void WriteHeader(Utf8JsonWriter json, (string Name, TensorBuffer Buffer)[] inputs, (string Name, TensorBuffer Buffer)[] outputs, int rows, bool binary)
+    {
         json.WriteStartObject();
         json.WriteStartArray("inputs");
         foreach (var (name, buffer) in inputs)
@@ -31,9 +59,19 @@ internal static unsafe class RestJsonCodec
             foreach (var dimension in buffer.RowDimensions) json.WriteNumberValue(dimension);
             json.WriteEndArray();
             json.WriteString("datatype", DataTypes.Name(buffer.ElementType));
-            json.WriteStartArray("data");
-            WriteData(json, buffer, rows * buffer.RowLength);
-            json.WriteEndArray();
+            if (binary)
+            {
+                json.WriteStartObject("parameters");
+                json.WriteNumber("binary_data_size", rows * buffer.BytesPerRow);
+                json.WriteEndObject();
+            }
+            else
+            {
+                json.WriteStartArray("data");
+                WriteData(json, buffer, rows * buffer.RowLength);
+                json.WriteEndArray();
+            }
+
             json.WriteEndObject();
         }
 
@@ -43,6 +81,13 @@ internal static unsafe class RestJsonCodec
         {
             json.WriteStartObject();
             json.WriteString("name", name);
+            if (binary)
+            {
+                json.WriteStartObject("parameters");
+                json.WriteBoolean("binary_data", true);
+                json.WriteEndObject();
+            }
+
             json.WriteEndObject();
         }
 
@@ -51,12 +96,13 @@ internal static unsafe class RestJsonCodec
     }
 
     /// <summary>Reads an infer response into the output buffers, checking each output's datatype and shape against them.</summary>
-    /// <param name="response">The response body.</param>
+    /// <param name="response">The response's JSON.</param>
+    /// <param name="binary">The binary tensors after the JSON, in the order of the outputs that have a <c>binary_data_size</c>; empty for a JSON response.</param>
     /// <param name="outputs">The outputs asked for, with their buffers.</param>
     /// <param name="rows">The rows the request sent.</param>
     /// <param name="model">The model and where it runs, for messages.</param>
     /// <exception cref="InvalidDataException">The response is not an infer response, lacks an output, or an output's datatype or shape is not what the contract expects.</exception>
-    internal static void ReadResponse(ReadOnlyMemory<byte> response, (string Name, TensorBuffer Buffer)[] outputs, int rows, string model)
+    internal static void ReadResponse(ReadOnlyMemory<byte> response, ReadOnlySpan<byte> binary, (string Name, TensorBuffer Buffer)[] outputs, int rows, string model)
     {
         using var document = Parse(response, model, "infer response");
         if (!document.RootElement.TryGetProperty("outputs", out var answered) || answered.ValueKind != JsonValueKind.Array)
@@ -67,9 +113,20 @@ internal static unsafe class RestJsonCodec
         foreach (var (name, buffer) in outputs)
         {
             JsonElement? found = null;
+            long offset = 0, size = -1, at = 0;
             foreach (var output in answered.EnumerateArray())
             {
-                if (output.TryGetProperty("name", out var n) && n.ValueEquals(name)) found = output;
+                // Binary outputs lie after the JSON one after the other: an output's bytes start where the ones before it end.
+                var binarySize = output.TryGetProperty("parameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object &&
+                                 parameters.TryGetProperty("binary_data_size", out var s) && s.TryGetInt64(out var length) ? length : -1;
+                if (found is null && output.TryGetProperty("name", out var n) && n.ValueEquals(name))
+                {
+                    found = output;
+                    offset = at;
+                    size = binarySize;
+                }
+
+                if (binarySize > 0) at += binarySize;
             }
 
             if (found is not { } tensor)
@@ -77,7 +134,12 @@ internal static unsafe class RestJsonCodec
                 throw new InvalidDataException($"Model {model}: the infer response lacks output '{name}', which the contract reads; it holds {string.Join(", ", answered.EnumerateArray().Select(o => o.TryGetProperty("name", out var n) ? n.GetString() : "?"))}.");
             }
 
-            ReadOutput(tensor, name, buffer, rows, model);
+            if (at > binary.Length)
+            {
+                throw new InvalidDataException($"Model {model}: the infer response's outputs announce {at} binary bytes after the JSON, but {binary.Length} came.");
+            }
+
+            ReadOutput(tensor, name, buffer, rows, model, size >= 0, size < 0 ? default : binary.Slice((int)offset, (int)size));
         }
     }
 
@@ -113,7 +175,7 @@ internal static unsafe class RestJsonCodec
         }).ToArray();
     }
 
-    private static void ReadOutput(JsonElement tensor, string name, TensorBuffer buffer, int rows, string model)
+    private static void ReadOutput(JsonElement tensor, string name, TensorBuffer buffer, int rows, string model, bool isBinary, ReadOnlySpan<byte> raw)
     {
         var expected = DataTypes.Name(buffer.ElementType);
         var datatype = tensor.TryGetProperty("datatype", out var d) ? d.GetString() : null;
@@ -127,9 +189,20 @@ internal static unsafe class RestJsonCodec
                 $"Model {model}: output '{name}' came as {datatype ?? "(no datatype)"}[{string.Join(",", shape)}]; the contract reads {expected}[{rows}{string.Concat(buffer.RowDimensions.Select(x => "," + x))}] ({buffer.RowLength} elements a row).");
         }
 
+        if (isBinary)
+        {
+            if (raw.Length != rows * buffer.BytesPerRow)
+            {
+                throw new InvalidDataException($"Model {model}: output '{name}' came as {raw.Length} binary bytes; its shape [{string.Join(",", shape)}] of {expected} takes {rows * buffer.BytesPerRow}.");
+            }
+
+            raw.CopyTo(new Span<byte>(buffer.Data, raw.Length));
+            return;
+        }
+
         if (!tensor.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
         {
-            throw new InvalidDataException($"Model {model}: output '{name}' has no \"data\" array (binary outputs are not asked for in JSON mode).");
+            throw new InvalidDataException($"Model {model}: output '{name}' has neither a \"data\" array nor a binary_data_size.");
         }
 
         var count = rows * buffer.RowLength;

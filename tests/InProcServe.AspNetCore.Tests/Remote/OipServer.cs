@@ -23,11 +23,12 @@ internal sealed class OipServer : IAsyncDisposable
     private readonly WebApplication app;
     private int stopped;
 
-    private OipServer(WebApplication app, Uri address, RemoteProtocol protocol, Func<HttpMessageHandler>? createHandler)
+    private OipServer(WebApplication app, Uri address, string binding, Func<HttpMessageHandler>? createHandler)
     {
         this.app = app;
         Address = address;
-        Protocol = protocol;
+        Protocol = binding == "grpc" ? RemoteProtocol.Grpc : RemoteProtocol.Rest;
+        BinaryTensors = binding == "binary";
         CreateHandler = createHandler;
     }
 
@@ -37,11 +38,16 @@ internal sealed class OipServer : IAsyncDisposable
     /// <summary>The binding the client is to use.</summary>
     internal RemoteProtocol Protocol { get; }
 
+    /// <summary>Whether the client is to send REST calls with binary tensors.</summary>
+    internal bool BinaryTensors { get; }
+
     /// <summary>Makes handlers that call into the in-memory server; null on Kestrel.</summary>
     internal Func<HttpMessageHandler>? CreateHandler { get; }
 
-    internal static async Task<OipServer> StartAsync(RemoteProtocol protocol, bool loopback)
+    /// <summary>Starts a server for clients of <paramref name="binding"/>: "json" or "binary" (REST), or "grpc".</summary>
+    internal static async Task<OipServer> StartAsync(string binding, bool loopback)
     {
+        var protocol = binding == "grpc" ? RemoteProtocol.Grpc : RemoteProtocol.Rest;
         var builder = WebApplication.CreateSlimBuilder();
         if (loopback)
         {
@@ -59,9 +65,9 @@ internal sealed class OipServer : IAsyncDisposable
         app.MapOpenInferenceProtocol();
         app.MapOpenInferenceGrpc();
         await app.StartAsync();
-        if (!loopback) return new OipServer(app, new Uri("http://localhost/"), protocol, app.GetTestServer().CreateHandler);
+        if (!loopback) return new OipServer(app, new Uri("http://localhost/"), binding, app.GetTestServer().CreateHandler);
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-        return new OipServer(app, new Uri(address.TrimEnd('/') + "/"), protocol, null);
+        return new OipServer(app, new Uri(address.TrimEnd('/') + "/"), binding, null);
     }
 
     /// <summary>Stops the server (Kestrel stops listening, so later connections are refused); once.</summary>

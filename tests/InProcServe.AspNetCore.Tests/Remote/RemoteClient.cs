@@ -32,6 +32,7 @@ internal static class RemoteClient
         {
             remote.Urls = servers.Select(s => s.Address).ToList();
             remote.Protocol = servers[0].Protocol;
+            remote.BinaryTensors = servers[0].BinaryTensors;
             remote.ModelName = RemoteName(builder.Name);
         });
         if (servers.FirstOrDefault(s => s.CreateHandler is not null) is { CreateHandler: { } create })

@@ -14,20 +14,23 @@ namespace InProcServe.AspNetCore.Tests.Remote;
 public sealed class RemoteModelTests
 {
     [Theory]
-    [InlineData(RemoteProtocol.Rest, false)]
-    [InlineData(RemoteProtocol.Rest, true)]
-    [InlineData(RemoteProtocol.Grpc, false)]
-    [InlineData(RemoteProtocol.Grpc, true)]
-    public async Task Remote_fraud_answers_as_the_local_model_and_numpy_on_every_call_path(RemoteProtocol protocol, bool loopback)
+    [InlineData("json", false)]
+    [InlineData("json", true)]
+    [InlineData("binary", false)]
+    [InlineData("binary", true)]
+    [InlineData("grpc", false)]
+    [InlineData("grpc", true)]
+    public async Task Remote_fraud_answers_as_the_local_model_and_numpy_on_every_call_path(string binding, bool loopback)
     {
         var reference = TestModels.Reference("fraud");
         var tolerance = (float)reference.Tolerance;
         var cases = reference.Cases.SelectMany(c => Floats(c.Inputs[0]).Chunk(30).Zip(Floats(c.Outputs[0]))).ToArray();
         var inputs = cases.Select(c => new FraudFeatures(c.First)).ToArray();
-        await using var server = await OipServer.StartAsync(protocol, loopback);
+        await using var server = await OipServer.StartAsync(binding, loopback);
+        var counter = new CountingHandler();
         using var client = await RemoteClient.StartAsync(services =>
         {
-            services.AddModel<Fraud>("fraud_remote").On(server);
+            services.AddModel<Fraud>("fraud_remote").On(server).AddRemoteHttpClient().AddHttpMessageHandler(() => counter);
             services.AddModel<Fraud>("fraud_local").FromFile(TestModels.Path("fraud"));
         });
         var remote = client.Services.GetRequiredKeyedService<IModel<FraudFeatures, FraudScore>>("fraud_remote");
@@ -41,6 +44,9 @@ public sealed class RemoteModelTests
         var streamed = new List<FraudScore>();
         await foreach (var score in remote.PredictManyAsync(inputs.Streamed())) streamed.Add(score);
 
+        // Binary REST calls went out and came back binary (the length of their JSON in a header); JSON ones did not.
+        Assert.Equal(binding == "binary", counter.BinaryAnswers > 0);
+        Assert.True(counter.Infers(server.Address) > 0);
         for (var i = 0; i < cases.Length; i++)
         {
             Assert.Equal(cases[i].Second, expected[i].Probability, tolerance);
@@ -52,17 +58,19 @@ public sealed class RemoteModelTests
     }
 
     [Theory]
-    [InlineData(RemoteProtocol.Rest, false)]
-    [InlineData(RemoteProtocol.Rest, true)]
-    [InlineData(RemoteProtocol.Grpc, false)]
-    [InlineData(RemoteProtocol.Grpc, true)]
-    public async Task Several_inputs_and_outputs_and_per_row_tensors_answer_as_the_local_model_and_numpy(RemoteProtocol protocol, bool loopback)
+    [InlineData("json", false)]
+    [InlineData("json", true)]
+    [InlineData("binary", false)]
+    [InlineData("binary", true)]
+    [InlineData("grpc", false)]
+    [InlineData("grpc", true)]
+    public async Task Several_inputs_and_outputs_and_per_row_tensors_answer_as_the_local_model_and_numpy(string binding, bool loopback)
     {
         var multi = TestModels.Reference("multi_io");
         var images = TestModels.Reference("images");
         var pairs = Floats(multi.Cases[0].Inputs[0]).Chunk(4).Zip(Floats(multi.Cases[0].Inputs[1]).Chunk(4), (a, b) => new Pair(a, b)).ToArray();
         var pictures = images.Cases[0].Inputs[0].Data.Select(d => d.GetByte()).Chunk(48).Select(p => new Picture(p)).ToArray();
-        await using var server = await OipServer.StartAsync(protocol, loopback);
+        await using var server = await OipServer.StartAsync(binding, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<MultiIo>("multi_io_remote").On(server);
@@ -99,11 +107,13 @@ public sealed class RemoteModelTests
     }
 
     [Theory]
-    [InlineData(RemoteProtocol.Rest, false)]
-    [InlineData(RemoteProtocol.Rest, true)]
-    [InlineData(RemoteProtocol.Grpc, false)]
-    [InlineData(RemoteProtocol.Grpc, true)]
-    public async Task Every_element_type_a_contract_holds_round_trips_exactly_through_the_remote_model(RemoteProtocol protocol, bool loopback)
+    [InlineData("json", false)]
+    [InlineData("json", true)]
+    [InlineData("binary", false)]
+    [InlineData("binary", true)]
+    [InlineData("grpc", false)]
+    [InlineData("grpc", true)]
+    public async Task Every_element_type_a_contract_holds_round_trips_exactly_through_the_remote_model(string binding, bool loopback)
     {
         var reference = TestModels.Reference("all_types").Cases[0];
         var x = reference.Inputs.ToDictionary(t => t.Name, t => t.Data.Chunk(3).ToArray());
@@ -121,7 +131,7 @@ public sealed class RemoteModelTests
             x["x_uint32"][i].Select(d => d.GetUInt32()).ToArray(),
             x["x_uint64"][i].Select(d => d.GetUInt64()).ToArray(),
             x["x_bool"][i].Select(d => d.GetBoolean()).ToArray())).ToArray();
-        await using var server = await OipServer.StartAsync(protocol, loopback);
+        await using var server = await OipServer.StartAsync(binding, loopback);
         using var client = await RemoteClient.StartAsync(services =>
         {
             services.AddModel<AllTypes>("all_types_remote").On(server);
@@ -151,15 +161,16 @@ public sealed class RemoteModelTests
     }
 
     [Theory]
-    [InlineData(RemoteProtocol.Rest)]
-    [InlineData(RemoteProtocol.Grpc)]
-    public async Task Two_replicas_with_one_stopped_under_load_fail_no_call_and_health_says_which_is_down(RemoteProtocol protocol)
+    [InlineData("json")]
+    [InlineData("binary")]
+    [InlineData("grpc")]
+    public async Task Two_replicas_with_one_stopped_under_load_fail_no_call_and_health_says_which_is_down(string binding)
     {
         var reference = TestModels.Reference("fraud").Cases[0];
         var rows = Floats(reference.Inputs[0]).Chunk(30).Select(f => new FraudFeatures(f)).ToArray();
         var expected = Floats(reference.Outputs[0]);
-        await using var first = await OipServer.StartAsync(protocol, loopback: true);
-        await using var second = await OipServer.StartAsync(protocol, loopback: true);
+        await using var first = await OipServer.StartAsync(binding, loopback: true);
+        await using var second = await OipServer.StartAsync(binding, loopback: true);
         var counter = new CountingHandler();
         using var client = await RemoteClient.StartAsync(services => services.AddModel<Fraud>("fraud").On(first, second).AddHealthCheck()
             .AddRemoteHttpClient().AddHttpMessageHandler(() => counter));
@@ -212,7 +223,7 @@ public sealed class RemoteModelTests
     [Fact]
     public async Task A_contract_that_does_not_fit_the_remote_metadata_fails_start_with_one_message_listing_every_difference()
     {
-        await using var server = await OipServer.StartAsync(RemoteProtocol.Rest, loopback: false);
+        await using var server = await OipServer.StartAsync("json", loopback: false);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => RemoteClient.StartAsync(services =>
             services.AddModel<Wrong>().On(server).Configure(o => o.Remote!.ModelName = "fraud")));
@@ -229,7 +240,7 @@ public sealed class RemoteModelTests
     [Fact]
     public async Task A_model_the_server_does_not_have_fails_start_with_the_servers_answer()
     {
-        await using var server = await OipServer.StartAsync(RemoteProtocol.Rest, loopback: false);
+        await using var server = await OipServer.StartAsync("json", loopback: false);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => RemoteClient.StartAsync(services =>
             services.AddModel<Fraud>("nowhere").On(server)));
@@ -256,7 +267,7 @@ public sealed class RemoteModelTests
         var message = error.Message;
         Assert.StartsWith("Model 'fraud': invalid options", message);
         Assert.Contains("InProcServe:Models:fraud:Remote:Urls:1 is 'not an address'; it must be an absolute address", message);
-        Assert.Contains("InProcServe:Models:fraud:Remote:Protocol is 'Carrier'; it must be one of Rest", message);
+        Assert.Contains("InProcServe:Models:fraud:Remote:Protocol is 'Carrier'; it must be one of Rest, Grpc", message);
         Assert.Contains("InProcServe:Models:fraud:Remote:Retries is not a setting", message);
         Assert.Contains("Remote.Urls[0] is 'ftp://cluster/'; it must be an absolute http:// or https:// address", message);
         Assert.Contains("Remote.Timeout is -00:00:01; it must be positive", message);
@@ -266,7 +277,7 @@ public sealed class RemoteModelTests
     [Fact]
     public async Task A_remote_model_from_configuration_alone_answers()
     {
-        await using var server = await OipServer.StartAsync(RemoteProtocol.Rest, loopback: true);
+        await using var server = await OipServer.StartAsync("json", loopback: true);
         using var client = await RemoteClient.StartAsync(
             services => services.AddModel<Fraud>("scoring"),
             new Dictionary<string, string?>
@@ -309,12 +320,19 @@ internal sealed class CountingHandler : DelegatingHandler
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> infers = new();
 
+    private int binaryAnswers;
+
     internal int Infers(Uri server) => infers.GetValueOrDefault(server.Authority);
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>Answers that held binary tensors (an Inference-Header-Content-Length header).</summary>
+    internal int BinaryAnswers => Volatile.Read(ref binaryAnswers);
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (request.RequestUri!.AbsolutePath.EndsWith("/infer", StringComparison.Ordinal) || request.RequestUri.AbsolutePath.EndsWith("/ModelInfer", StringComparison.Ordinal)) infers.AddOrUpdate(request.RequestUri.Authority, 1, (_, n) => n + 1);
-        return base.SendAsync(request, cancellationToken);
+        var response = await base.SendAsync(request, cancellationToken);
+        if (response.Headers.Contains("Inference-Header-Content-Length") || response.Content.Headers.Contains("Inference-Header-Content-Length")) Interlocked.Increment(ref binaryAnswers);
+        return response;
     }
 }
 
