@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Runtime.CompilerServices;
 using FraudModel;
 using InProcServe;
@@ -8,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -15,10 +17,10 @@ using Microsoft.Extensions.Logging;
 namespace InProcServe.WebLoad;
 
 /// <summary>
-/// Issue 15's remote figures: typed queued calls of the fraud MLP run remotely over the Open Inference Protocol (REST JSON,
-/// to this project's MapOpenInferenceProtocol on Kestrel at 127.0.0.1) beside the same model run locally, at 1, 16 and 64
-/// async callers in a closed loop, rounds alternating the two so that a change in machine load hits both alike; and the HTTP
-/// body bytes a row costs on the wire.
+/// Issue 15's remote figures: typed queued calls of the fraud MLP run remotely over the Open Inference Protocol (REST with
+/// JSON tensors, REST with binary tensors, gRPC; to this project's MapOpenInferenceProtocol and MapOpenInferenceGrpc on
+/// Kestrel at 127.0.0.1) beside the same model run locally, at 1, 16 and 64 async callers in a closed loop, rounds rotating
+/// the paths so that a change in machine load hits all alike; and the REST body bytes a row costs on the wire.
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.WebLoad -- --remote --seconds S [--rounds N]</c>. Server
@@ -32,34 +34,52 @@ internal static class RemoteLoad
         var path = Path.Combine(AppContext.BaseDirectory, "models", "fraud.onnx");
         var serverBuilder = WebApplication.CreateSlimBuilder();
         serverBuilder.Logging.ClearProviders();
-        serverBuilder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        serverBuilder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, endpoint => endpoint.Protocols = HttpProtocols.Http1);
+            // gRPC without TLS: an endpoint that speaks HTTP/2 alone (h2c with prior knowledge).
+            kestrel.Listen(IPAddress.Loopback, 0, endpoint => endpoint.Protocols = HttpProtocols.Http2);
+        });
         serverBuilder.Configuration["InProcServe:Models:fraud:Path"] = path;
         serverBuilder.Services.AddOpenInferenceProtocol();
         await using var server = serverBuilder.Build();
         server.MapOpenInferenceProtocol();
+        server.MapOpenInferenceGrpc();
         await server.StartAsync();
-        var address = new Uri(server.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single().TrimEnd('/') + "/");
+        var addresses = server.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses
+            .Select(a => new Uri(a.TrimEnd('/') + "/")).ToArray();
 
-        var wire = new WireCounter();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddModel<PlainFraud>("remote")
-            .UseRemote(remote =>
+        var wires = new Dictionary<string, WireCounter>();
+        foreach (var (name, protocol, binary, url) in new[] { ("json", RemoteProtocol.Rest, false, addresses[0]), ("binary", RemoteProtocol.Rest, true, addresses[0]), ("grpc", RemoteProtocol.Grpc, false, addresses[1]) })
+        {
+            var model = builder.Services.AddModel<PlainFraud>(name)
+                .UseRemote(remote =>
+                {
+                    remote.Urls = [url];
+                    remote.Protocol = protocol;
+                    remote.BinaryTensors = binary;
+                    remote.ModelName = "fraud";
+                })
+                .ConfigureBatching(b => b.QueueCapacity = 16_384);
+            if (protocol == RemoteProtocol.Rest)
             {
-                remote.Urls = [address];
-                remote.ModelName = "fraud";
-            })
-            .ConfigureBatching(b => b.QueueCapacity = 16_384)
-            .AddRemoteHttpClient().AddHttpMessageHandler(() => wire);
+                var wire = wires[name] = new WireCounter();
+                model.AddRemoteHttpClient().AddHttpMessageHandler(() => wire);
+            }
+        }
+
         builder.Services.AddModel<PlainFraud>("local").FromFile(path).ConfigureBatching(b => b.QueueCapacity = 16_384);
         using var host = builder.Build();
         await host.StartAsync();
-        var remote = host.Services.GetRequiredKeyedService<IModel<FraudFeatures, FraudScore>>("remote");
         var local = host.Services.GetRequiredKeyedService<IModel<FraudFeatures, FraudScore>>("local");
+        IModel<FraudFeatures, FraudScore> Remote(string name) => host.Services.GetRequiredKeyedService<IModel<FraudFeatures, FraudScore>>(name);
 
         var random = new Random(42);
         var rows = Enumerable.Range(0, 256).Select(_ => new FraudFeatures(Enumerable.Range(0, 30).Select(_ => (float)random.NextDouble()).ToArray())).ToArray();
         var expected = rows.Select(r => local.Predict(r).Probability).ToArray();
-        (string Name, IModel<FraudFeatures, FraudScore> Model)[] paths = [("local queued", local), ("remote REST JSON", remote)];
+        (string Name, IModel<FraudFeatures, FraudScore> Model)[] paths =
+            [("local queued", local), ("remote REST JSON", Remote("json")), ("remote REST binary", Remote("binary")), ("remote gRPC", Remote("grpc"))];
 
         Console.WriteLine($"remote vs local typed queued calls, fraud MLP, {Environment.ProcessorCount} cores, {rounds} rounds of {seconds} s; load average {LoadAverage()}");
         var errors = 0L;
@@ -85,16 +105,19 @@ internal static class RemoteLoad
         }
 
         // Bytes on the wire, apart from the timed rounds: the counter reads each answer's body once more.
-        foreach (var callers in new[] { 1, 64 })
+        foreach (var (name, wire) in wires)
         {
-            wire.Start();
-            var calls = 2_000;
-            await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+            foreach (var callers in new[] { 1, 64 })
             {
-                for (var i = c; i < calls; i += callers) await remote.PredictAsync(rows[i % rows.Length]);
-            })));
-            var (sent, received, requests) = wire.Stop();
-            Console.WriteLine($"  {callers,2} callers  REST JSON body bytes per row: {sent / (double)calls:0} sent, {received / (double)calls:0} received ({calls / (double)requests:0.0} rows a request)");
+                wire.Start();
+                var calls = 2_000;
+                await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+                {
+                    for (var i = c; i < calls; i += callers) await Remote(name).PredictAsync(rows[i % rows.Length]);
+                })));
+                var (sent, received, requests) = wire.Stop();
+                Console.WriteLine($"  {callers,2} callers  REST {name} body bytes per row: {sent / (double)calls:0} sent, {received / (double)calls:0} received ({calls / (double)requests:0.0} rows a request)");
+            }
         }
 
         Console.WriteLine($"  errors: {errors}; load average after {LoadAverage()}");
