@@ -278,8 +278,9 @@ public sealed class RemoteModelTests
     public async Task A_remote_model_from_configuration_alone_answers()
     {
         await using var server = await OipServer.StartAsync("json", loopback: true);
+        var counter = new CountingHandler();
         using var client = await RemoteClient.StartAsync(
-            services => services.AddModel<Fraud>("scoring"),
+            services => services.AddModel<Fraud>("scoring").AddRemoteHttpClient().AddHttpMessageHandler(() => counter),
             new Dictionary<string, string?>
             {
                 ["InProcServe:Models:scoring:Remote:Url"] = server.Address.ToString(),
@@ -294,6 +295,22 @@ public sealed class RemoteModelTests
 
         Assert.Equal(Floats(reference.Outputs[0])[0], score.Probability, 1e-5f);
         Assert.Equal(ModelState.Ready, client.Services.GetRequiredService<ModelCatalog>()["scoring"].State);
+        Assert.Equal("Bearer test", counter.Authorization);
+    }
+
+    [Fact]
+    public async Task A_model_whose_servers_are_all_unreachable_fails_start_naming_them()
+    {
+        Uri gone;
+        await using (var server = await OipServer.StartAsync("json", loopback: true))
+        {
+            gone = server.Address;
+        }
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => RemoteClient.StartAsync(services => services.AddModel<Fraud>("fraud").UseRemote(gone)));
+
+        Assert.Contains("Model 'fraud' failed to load: its metadata could not be read (remote model 'fraud' over Rest at " + gone + ")", error.Message);
+        Assert.Contains($"GET {gone}v2/models/fraud got no answer", error.Message);
     }
 
     /// <summary>Every input through the local model (direct) and the remote one (queued, all at once), in order.</summary>
@@ -324,12 +341,16 @@ internal sealed class CountingHandler : DelegatingHandler
 
     internal int Infers(Uri server) => infers.GetValueOrDefault(server.Authority);
 
+    /// <summary>The Authorization header of the last request.</summary>
+    internal string? Authorization { get; private set; }
+
     /// <summary>Answers that held binary tensors (an Inference-Header-Content-Length header).</summary>
     internal int BinaryAnswers => Volatile.Read(ref binaryAnswers);
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if (request.RequestUri!.AbsolutePath.EndsWith("/infer", StringComparison.Ordinal) || request.RequestUri.AbsolutePath.EndsWith("/ModelInfer", StringComparison.Ordinal)) infers.AddOrUpdate(request.RequestUri.Authority, 1, (_, n) => n + 1);
+        Authorization = request.Headers.Authorization?.ToString();
         var response = await base.SendAsync(request, cancellationToken);
         if (response.Headers.Contains("Inference-Header-Content-Length") || response.Content.Headers.Contains("Inference-Header-Content-Length")) Interlocked.Increment(ref binaryAnswers);
         return response;
