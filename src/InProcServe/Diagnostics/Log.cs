@@ -61,4 +61,7 @@ internal static partial class Log
 
     [LoggerMessage(19, LogLevel.Information, "Model '{Model}': replica {Url} answers again and takes calls.")]
     internal static partial void RemoteReplicaClosed(ILogger logger, string model, string url);
+
+    [LoggerMessage(20, LogLevel.Warning, "Model '{Model}': a call failed on the way and is tried once more, on another replica if there is one: {Error}")]
+    internal static partial void RemoteCallRetried(ILogger logger, string model, string error);
 }

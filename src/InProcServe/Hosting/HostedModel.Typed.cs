@@ -229,17 +229,19 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         var http = Host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(RemoteOptions.HttpClientName(Name));
         // Loading is synchronous (under the load lock); reading the metadata is its one wait on the network.
         var model = RemoteModel.ConnectAsync(Name, remote, http, Host.Logger, cancellationToken).GetAwaiter().GetResult();
-        var runner = model.CreateRunner<TInput, TOutput>(options.Batching.MaxBatchSize);
+        ModelRunner<TInput, TOutput>? runner = null;
         ModelBatcher<TInput, TOutput>? batcher = null;
         try
         {
+            runner = model.CreateRunner<TInput, TOutput>(options.Batching.MaxBatchSize);
             batcher = model.CreateBatcher<TInput, TOutput>(modelLane, options.Batching);
             return new ServingVersion<TInput, TOutput>(model.Version, model, runner, batcher, Host.Metrics, ModelTag, CreateMonitor(options.Monitoring));
         }
         catch
         {
             batcher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            runner.Dispose();
+            runner?.Dispose();
+            model.Dispose();
             throw;
         }
     }

@@ -79,7 +79,8 @@ internal abstract class ServingVersion : IBatchObserver
         await drained.Task.ConfigureAwait(false);
         await StopQueueAsync().ConfigureAwait(false);
         DisposeRunner();
-        Session?.Dispose();
+        // The session, or a remote model's connections.
+        (Target as IDisposable)?.Dispose();
     }
 
     bool IBatchObserver.TimesQueue => metrics.QueueDuration.Enabled;

@@ -18,6 +18,7 @@ internal sealed class GrpcTransport : IRemoteTransport
     private readonly string version;
     private readonly Metadata headers = [];
     private readonly Dictionary<RemoteReplica, GRPCInferenceService.GRPCInferenceServiceClient> clients;
+    private readonly GrpcChannel[] channels;
 
     /// <param name="model">The hosted model's name, for messages.</param>
     /// <param name="options">The remote options (valid).</param>
@@ -29,13 +30,20 @@ internal sealed class GrpcTransport : IRemoteTransport
         remoteName = options.ModelName ?? model;
         version = options.Version ?? "";
         foreach (var (name, value) in options.Headers) headers.Add(name.ToLowerInvariant(), value);
-        clients = replicas.ToDictionary(r => r, r => new GRPCInferenceService.GRPCInferenceServiceClient(GrpcChannel.ForAddress(r.Url, new GrpcChannelOptions
+        channels = replicas.Select(r => GrpcChannel.ForAddress(r.Url, new GrpcChannelOptions
         {
             HttpClient = http,
             // A try past its timeout is canceled through its token; as OperationCanceledException, Polly counts it as timed out.
             ThrowOperationCanceledOnCancellation = true,
             MaxReceiveMessageSize = null,
-        })));
+        })).ToArray();
+        clients = replicas.Select((r, i) => (r, i)).ToDictionary(p => p.r, p => new GRPCInferenceService.GRPCInferenceServiceClient(channels[p.i]));
+    }
+
+    /// <summary>Disposes the channels (calls still in flight are canceled); the HttpClient belongs to the factory.</summary>
+    public void Dispose()
+    {
+        foreach (var channel in channels) channel.Dispose();
     }
 
     public async ValueTask<RemoteMetadata> MetadataAsync(RemoteReplica replica, CancellationToken cancellationToken)

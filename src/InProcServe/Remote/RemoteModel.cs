@@ -9,7 +9,7 @@ namespace InProcServe;
 /// through <see cref="RemoteReplicas"/>.
 /// </summary>
 /// <remarks>Thread-safe: executors share the transport and the replicas, and each owns its request.</remarks>
-internal sealed class RemoteModel : IBatchTarget
+internal sealed class RemoteModel : IBatchTarget, IDisposable
 {
     /// <summary>How long a readiness probe of one replica may take at most; a health check must answer quickly.</summary>
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
@@ -20,6 +20,8 @@ internal sealed class RemoteModel : IBatchTarget
     private RemoteModel(string name, RemoteOptions options, HttpClient http, ILogger logger)
     {
         Name = name;
+        // Each try is bounded by Remote:Timeout (a Polly timeout); HttpClient's own (100 s by default) would race it.
+        http.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
         probeTimeout = options.Timeout < ProbeTimeout ? options.Timeout : ProbeTimeout;
         Replicas = new RemoteReplicas(name, options.Urls, options.Timeout, logger);
         transport = options.Protocol == RemoteProtocol.Grpc
@@ -65,7 +67,13 @@ internal sealed class RemoteModel : IBatchTarget
         }
         catch (Exception error) when (error is HttpRequestException or TimeoutException or InvalidDataException)
         {
+            model.Dispose();
             throw new InvalidOperationException($"its metadata could not be read{model.Origin}: {error.Message}", error);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
         }
 
         model.Inputs = metadata.Inputs;
@@ -118,6 +126,9 @@ internal sealed class RemoteModel : IBatchTarget
             }
         })).ConfigureAwait(false);
     }
+
+    /// <summary>Releases the transport's connections (gRPC channels) once the version that used them is retired.</summary>
+    public void Dispose() => transport.Dispose();
 
     IBatchExecutor IBatchTarget.CreateExecutor((string Name, TensorBuffer Buffer)[] inputs, (string Name, TensorBuffer Buffer)[] outputs, int capacity) =>
         transport.CreateExecutor(this, inputs, outputs);

@@ -60,7 +60,10 @@ public sealed class RemoteOptions
     /// <summary>The model's version on the server (<c>v2/models/{name}/versions/{version}</c>). Default: null, the server's choice.</summary>
     public string? Version { get; set; }
 
-    /// <summary>How long one try of a call may take, answer included, before it counts as failed (and is tried on another replica). Default: <see cref="DefaultTimeout"/>.</summary>
+    /// <summary>
+    /// How long one try of a call may take, answer included, before it counts as failed (and is tried on another replica).
+    /// Default: <see cref="DefaultTimeout"/>. It replaces the HttpClient's own timeout, which remote models set to infinite.
+    /// </summary>
     public TimeSpan Timeout { get; set; } = DefaultTimeout;
 
     /// <summary>

@@ -78,6 +78,11 @@ internal sealed class RemoteReplicas
             MaxRetryAttempts = 1,
             Delay = TimeSpan.Zero,
             ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } error && IsTransient(error)),
+            OnRetry = args =>
+            {
+                Log.RemoteCallRetried(logger, model, args.Outcome.Exception!.Message);
+                return ValueTask.CompletedTask;
+            },
         }).Build();
     }
 

@@ -6,7 +6,7 @@ namespace InProcServe;
 /// (with the HTTP status, or the one a gRPC status stands for), so one predicate (<see cref="RemoteReplicas.IsTransient"/>)
 /// decides what is tried again on another replica.
 /// </summary>
-internal interface IRemoteTransport
+internal interface IRemoteTransport : IDisposable
 {
     /// <summary>Reads the model's metadata from <paramref name="replica"/>.</summary>
     /// <exception cref="HttpRequestException">No answer, or an error answer (its status and the server's message).</exception>

@@ -49,6 +49,11 @@ internal sealed class RestTransport : IRemoteTransport
         await SendAsync(request, replica, modelPath + "/ready", cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Nothing to release: the HttpClient belongs to the factory.</summary>
+    public void Dispose()
+    {
+    }
+
     public IBatchExecutor CreateExecutor(RemoteModel remote, (string Name, TensorBuffer Buffer)[] inputs, (string Name, TensorBuffer Buffer)[] outputs) =>
         new Executor(this, remote, inputs, outputs);
 
