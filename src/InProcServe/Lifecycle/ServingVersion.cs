@@ -3,10 +3,10 @@ using System.Diagnostics;
 namespace InProcServe;
 
 /// <summary>
-/// One loaded version of a hosted model: its session (or, for a remote model, the server's model) and what serves calls on it. Calls lease it for as long as
-/// they use it; the routing that publishes it holds one lease of its own. Retiring drops that lease, and once the
-/// calls that still hold one have finished, the version's batcher, runner and session are released: a swap never
-/// fails a call that already started on the old version.
+/// One loaded version of a hosted model: its session (for a remote model, the server's model) and what serves calls on
+/// it. Calls lease it for as long as they use it; the routing that publishes it holds one lease of its own. Retiring
+/// drops that lease, and once the calls that still hold one have finished, the version's batcher, runner and session
+/// are released: a swap never fails a call that already started on the old version.
 /// </summary>
 internal abstract class ServingVersion : IBatchObserver
 {
