@@ -13,13 +13,19 @@ namespace InProcServe.AspNetCore.Tests.Remote;
 /// </summary>
 public sealed class RemoteModelTests
 {
+    /// <summary>Every binding (REST with JSON tensors, REST with binary tensors, gRPC), in memory and over loopback.</summary>
+    public static TheoryData<string, bool> Bindings => new()
+    {
+        { "json", false },
+        { "json", true },
+        { "binary", false },
+        { "binary", true },
+        { "grpc", false },
+        { "grpc", true },
+    };
+
     [Theory]
-    [InlineData("json", false)]
-    [InlineData("json", true)]
-    [InlineData("binary", false)]
-    [InlineData("binary", true)]
-    [InlineData("grpc", false)]
-    [InlineData("grpc", true)]
+    [MemberData(nameof(Bindings))]
     public async Task Remote_fraud_answers_as_the_local_model_and_numpy_on_every_call_path(string binding, bool loopback)
     {
         var reference = TestModels.Reference("fraud");
@@ -58,12 +64,7 @@ public sealed class RemoteModelTests
     }
 
     [Theory]
-    [InlineData("json", false)]
-    [InlineData("json", true)]
-    [InlineData("binary", false)]
-    [InlineData("binary", true)]
-    [InlineData("grpc", false)]
-    [InlineData("grpc", true)]
+    [MemberData(nameof(Bindings))]
     public async Task Several_inputs_and_outputs_and_per_row_tensors_answer_as_the_local_model_and_numpy(string binding, bool loopback)
     {
         var multi = TestModels.Reference("multi_io");
@@ -107,12 +108,7 @@ public sealed class RemoteModelTests
     }
 
     [Theory]
-    [InlineData("json", false)]
-    [InlineData("json", true)]
-    [InlineData("binary", false)]
-    [InlineData("binary", true)]
-    [InlineData("grpc", false)]
-    [InlineData("grpc", true)]
+    [MemberData(nameof(Bindings))]
     public async Task Every_element_type_a_contract_holds_round_trips_exactly_through_the_remote_model(string binding, bool loopback)
     {
         var reference = TestModels.Reference("all_types").Cases[0];
