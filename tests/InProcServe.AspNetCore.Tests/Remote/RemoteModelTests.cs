@@ -160,6 +160,33 @@ public sealed class RemoteModelTests
     [InlineData("json")]
     [InlineData("binary")]
     [InlineData("grpc")]
+    public async Task Each_batch_goes_as_one_infer_request(string binding)
+    {
+        var reference = TestModels.Reference("fraud").Cases[0];
+        var rows = Floats(reference.Inputs[0]).Chunk(30).Select(f => new FraudFeatures(f)).ToArray();
+        var expected = Floats(reference.Outputs[0]);
+        await using var server = await OipServer.StartAsync(binding, loopback: false);
+        var counter = new CountingHandler();
+        // Batches of 8 that close only when full (the delay is far longer than queuing 64 calls takes): 64 calls, 8 requests.
+        using var client = await RemoteClient.StartAsync(services => services.AddModel<Fraud>("fraud").On(server)
+            .ConfigureBatching(b =>
+            {
+                b.MaxBatchSize = 8;
+                b.MaxDelay = TimeSpan.FromSeconds(10);
+            })
+            .AddRemoteHttpClient().AddHttpMessageHandler(() => counter));
+        var model = client.Services.GetRequiredService<IModel<FraudFeatures, FraudScore>>();
+
+        var scores = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => model.PredictAsync(rows[i % rows.Length]).AsTask()));
+
+        Assert.Equal(8, counter.Infers(server.Address));
+        for (var i = 0; i < scores.Length; i++) Assert.Equal(expected[i % rows.Length], scores[i].Probability, 1e-5f);
+    }
+
+    [Theory]
+    [InlineData("json")]
+    [InlineData("binary")]
+    [InlineData("grpc")]
     public async Task Two_replicas_with_one_stopped_under_load_fail_no_call_and_health_says_which_is_down(string binding)
     {
         var reference = TestModels.Reference("fraud").Cases[0];
