@@ -40,7 +40,7 @@ internal sealed class RestTransport : IRemoteTransport
     {
         using var request = Request(HttpMethod.Get, replica, modelPath);
         var (body, _) = await SendAsync(request, replica, modelPath, cancellationToken).ConfigureAwait(false);
-        return RestJsonCodec.ReadMetadata(body, $"'{model}'");
+        return RestCodec.ReadMetadata(body, $"'{model}'");
     }
 
     public async ValueTask ReadyAsync(RemoteReplica replica, CancellationToken cancellationToken)
@@ -83,7 +83,7 @@ internal sealed class RestTransport : IRemoteTransport
             var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode) return (body, JsonLength(response, body, replica, path));
             throw new HttpRequestException(
-                $"Model '{model}': {request.Method} {replica.Url}{path} answered {(int)response.StatusCode} {response.ReasonPhrase}: {RestJsonCodec.ErrorOf(body)}",
+                $"Model '{model}': {request.Method} {replica.Url}{path} answered {(int)response.StatusCode} {response.ReasonPhrase}: {RestCodec.ErrorOf(body)}",
                 null,
                 response.StatusCode);
         }
@@ -116,7 +116,7 @@ internal sealed class RestTransport : IRemoteTransport
         public override async ValueTask RunAsync(int rows, CancellationToken cancellationToken)
         {
             body.ResetWrittenCount();
-            HeaderText = RestJsonCodec.WriteRequest(body, inputs, outputs, rows, transport.binary).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            HeaderText = RestCodec.WriteRequest(body, inputs, outputs, rows, transport.binary).ToString(System.Globalization.CultureInfo.InvariantCulture);
             var (answer, jsonLength) = await Remote.Replicas.ExecuteAsync(
                 static async (replica, executor, token) =>
                 {
@@ -131,7 +131,7 @@ internal sealed class RestTransport : IRemoteTransport
                 this,
                 cancellationToken).ConfigureAwait(false);
             var json = jsonLength ?? answer.Length;
-            RestJsonCodec.ReadResponse(answer.AsMemory(0, json), answer.AsSpan(json), outputs, rows, Remote.Described);
+            RestCodec.ReadResponse(answer.AsMemory(0, json), answer.AsSpan(json), outputs, rows, Remote.Described);
         }
     }
 }

@@ -16,7 +16,7 @@ namespace InProcServe;
 /// Floats that JSON can't hold (NaN, ±infinity) go as the strings "NaN", "Infinity" and "-Infinity", as System.Text.Json's
 /// named literals write them and InProcServe's server reads them. Data may come flat or nested, as the protocol allows.
 /// </remarks>
-internal static unsafe class RestJsonCodec
+internal static unsafe class RestCodec
 {
     /// <summary>Writes an infer request for the first <paramref name="rows"/> rows, asking for <paramref name="outputs"/> by name.</summary>
     /// <param name="body">Receives the request body.</param>
