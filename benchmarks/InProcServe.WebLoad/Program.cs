@@ -17,7 +17,7 @@ namespace InProcServe.WebLoad;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.WebLoad -- --seconds S [--rounds N] [--json FILE] [--max-delay-us U] [--direct]</c>.
-/// <c>--direct</c> adds a third endpoint to the rotation, <c>POST /fraud/direct</c>: the same model through its direct path
+/// <c>--remote</c> measures remote models instead (RemoteLoad.cs). <c>--direct</c> adds a third endpoint to the rotation, <c>POST /fraud/direct</c>: the same model through its direct path
 /// (no micro-batcher), to tell the batcher's cost from the model's.
 /// The server runs in a child process (this program with <c>--serve</c>), the client here: a closed loop of 64
 /// callers over 64 HTTP/1.1 keep-alive connections on 127.0.0.1. Every response is checked (status 200, a JSON
@@ -37,6 +37,7 @@ internal static class Program
         var direct = false;
         string? json = null;
         int? servePort = null;
+        var remote = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -46,15 +47,17 @@ internal static class Program
                 case "--json": json = args[++i]; break;
                 case "--max-delay-us": maxDelayMicroseconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--direct": direct = true; break;
+                case "--remote": remote = true; break;
                 case "--serve": servePort = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S [--rounds N] [--json FILE] [--max-delay-us U] [--direct]");
+                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S [--rounds N] [--json FILE] [--max-delay-us U] [--direct] [--remote]");
                     return 2;
             }
         }
 
         var maxDelay = TimeSpan.FromMicroseconds(maxDelayMicroseconds).ToString("c", CultureInfo.InvariantCulture);
         if (servePort is { } port) return await Server.RunAsync(port, maxDelay).ConfigureAwait(false);
+        if (remote) return await RemoteLoad.RunAsync(seconds, rounds).ConfigureAwait(false);
 
         var loadBefore = LoadAverage();
         port = FreePort();

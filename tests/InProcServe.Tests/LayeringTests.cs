@@ -18,8 +18,10 @@ public sealed partial class LayeringTests
         ["Batching"] = ["Contracts", "Sessions", "Tensors", "Diagnostics"],
         ["Lifecycle"] = ["Contracts", "Sessions", "Tensors", "Diagnostics"],
         ["Sequences"] = ["Sessions", "Tensors", "Diagnostics"],
+        ["Protocol"] = ["Tensors"],
+        ["Remote"] = ["Batching", "Contracts", "Protocol", "Sessions", "Tensors", "Diagnostics"],
         ["Pipeline"] = ["Batching", "Contracts", "Lifecycle", "Sessions", "Tensors", "Diagnostics"],
-        ["Hosting"] = ["Pipeline", "Sequences", "Batching", "Contracts", "Lifecycle", "Sessions", "Tensors", "Diagnostics"],
+        ["Hosting"] = ["Pipeline", "Remote", "Protocol", "Sequences", "Batching", "Contracts", "Lifecycle", "Sessions", "Tensors", "Diagnostics"],
     };
 
     [Fact]

@@ -12,6 +12,12 @@ namespace InProcServe;
 /// hands each caller its own row of the outputs.
 /// </summary>
 /// <remarks>
+/// A remote model's batch (<see cref="IBatchTarget.ConcurrentRuns"/> set) is assembled on the worker the same way, but
+/// its run waits on the network: the worker starts it and goes back to the lane, and the batch's answers are handed out
+/// when the reply comes. The queue then counts as not ready while that many batches are in flight, so requests gather
+/// into larger batches instead of one call each, and the lane is signaled as each one lands.
+/// </remarks>
+/// <remarks>
 /// The channel is unbounded; <see cref="slots"/> bounds it. A bounded channel frees a slot only when an item
 /// is read, but a request canceled or timed out while queued must give its slot back at once: it leaves the
 /// count here when it is completed, and its entry is skipped when a worker reaches it.
@@ -33,7 +39,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     private static BatchRequest<TInput, TOutput>? reusable;
 
     private readonly QueueSlots slots;
-    private readonly ModelSession session;
+    private readonly IBatchTarget target;
     private readonly BatchPool pool;
     private readonly ExecutionLane lane;
     private readonly long maxDelay;
@@ -42,12 +48,19 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
     /// <summary>Batches being collected or run; disposal waits for them.</summary>
     private int running;
 
+    /// <summary>The most remote runs in flight at once; null for a local model, whose runs hold a lane worker.</summary>
+    private readonly int? concurrentRuns;
+
+    /// <summary>Remote runs started and not yet answered.</summary>
+    private int inFlight;
+
     private volatile ObjectDisposedException? closed;
     private TaskCompletionSource? drained;
 
     internal BatchQueue(ContractBinding binding, ExecutionLane lane, BatchingOptions options)
     {
-        session = binding.Session;
+        target = binding.Target;
+        concurrentRuns = target.ConcurrentRuns;
         this.lane = lane;
         Options = options;
         maxBatchSize = binding.FixedBatchSize ?? options.MaxBatchSize;
@@ -56,7 +69,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         pool = new BatchPool(() => new BatchBuffers(binding, maxBatchSize));
     }
 
-    internal string ModelName => session.Name;
+    internal string ModelName => target.Name;
 
     internal BatchingOptions Options { get; }
 
@@ -99,6 +112,11 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
             return false;
         }
 
+        if (concurrentRuns is { } limit && Volatile.Read(ref inFlight) >= limit)
+        {
+            return false; // A landing run signals the lane.
+        }
+
         if (count >= maxBatchSize || maxDelay == 0)
         {
             readyAt = now;
@@ -116,6 +134,7 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         BatchBuffers? buffers = null;
         var taken = 0;
         var placesFreed = false;
+        var handedOff = false;
         try
         {
             if (closed is not null) return;
@@ -158,7 +177,14 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
                 }
             }
 
-            if (rows > 0)
+            if (rows > 0 && concurrentRuns is not null)
+            {
+                // The run, its requests and its buffers belong to the remote call from here on.
+                Interlocked.Increment(ref inFlight);
+                handedOff = true;
+                _ = RunRemoteAsync(buffers, requests, rows);
+            }
+            else if (rows > 0)
             {
                 Run(worker, buffers, requests.AsSpan(0, rows));
             }
@@ -171,16 +197,52 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         finally
         {
             if (!placesFreed && taken > 0) slots.Release(taken);
+            if (!handedOff) Finish(requests, taken, buffers);
+        }
+    }
 
-            // Requests still here are the lane's to let go of; those answered were handed to their result's work item.
-            for (var i = 0; i < taken; i++)
-            {
-                requests[i]?.ReleaseFromQueue();
-            }
+    /// <summary>
+    /// Ends a batch: lets go of the requests still in it (those answered were handed to their result's work item),
+    /// returns its array and buffers, and counts it out for disposal.
+    /// </summary>
+    private void Finish(BatchRequest<TInput, TOutput>?[] requests, int taken, BatchBuffers? buffers)
+    {
+        for (var i = 0; i < taken; i++)
+        {
+            requests[i]?.ReleaseFromQueue();
+        }
 
-            ArrayPool<BatchRequest<TInput, TOutput>?>.Shared.Return(requests, clearArray: true);
-            if (buffers is not null) pool.Return(buffers);
-            if (Interlocked.Decrement(ref running) == 0 && closed is not null) drained?.TrySetResult();
+        ArrayPool<BatchRequest<TInput, TOutput>?>.Shared.Return(requests, clearArray: true);
+        if (buffers is not null) pool.Return(buffers);
+        if (Interlocked.Decrement(ref running) == 0 && closed is not null) drained?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Runs a remote batch and hands out its results when the reply lands; starts on the lane worker (which writes the
+    /// request) and goes on where the reply completes. Never throws: a failed run fails the batch's callers.
+    /// </summary>
+    /// <remarks>
+    /// A remote run is not stopped when every caller of its batch leaves: the callers have their answers at once, and
+    /// the run ends within the remote model's timeout.
+    /// </remarks>
+    private async Task RunRemoteAsync(BatchBuffers buffers, BatchRequest<TInput, TOutput>?[] requests, int rows)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await buffers.RunAsync(rows, CancellationToken.None).ConfigureAwait(false);
+            Observer?.BatchRan(rows, Stopwatch.GetTimestamp() - started);
+            HandOut(buffers.Outputs, requests.AsSpan(0, rows));
+        }
+        catch (Exception error)
+        {
+            for (var i = 0; i < rows; i++) requests[i]?.Fail(error);
+        }
+        finally
+        {
+            Finish(requests, rows, buffers);
+            Interlocked.Decrement(ref inFlight);
+            lane.Signal();
         }
     }
 
@@ -254,9 +316,16 @@ internal sealed class BatchQueue<TInput, TOutput> : LaneQueue
         }
 
         Observer?.BatchRan(batch.Length, Stopwatch.GetTimestamp() - started);
+        HandOut(buffers.Outputs, batch);
+    }
 
+    /// <summary>
+    /// Hands out a batch's results. A request whose result is handed out leaves <paramref name="batch"/> (set to null):
+    /// the work item that completes it lets go of it for the lane.
+    /// </summary>
+    private void HandOut(BatchTensors outputs, Span<BatchRequest<TInput, TOutput>?> batch)
+    {
         // The results go out in up to one chain per core, each handed out by one thread-pool work item.
-        var outputs = buffers.Outputs;
         var chainLength = (batch.Length + Environment.ProcessorCount - 1) / Environment.ProcessorCount;
         BatchRequest<TInput, TOutput>? head = null, tail = null;
         var chained = 0;

@@ -24,19 +24,21 @@ public sealed class ModelBatcher<TInput, TOutput> : IAsyncDisposable
     where TOutput : IModelOutput<TOutput>
 {
     private readonly BatchQueue<TInput, TOutput> queue;
+    private readonly IBatchTarget target;
     private readonly Lock disposeGate = new();
     private Task? disposed;
 
     internal ModelBatcher(ContractBinding binding, ExecutionLane lane, BatchingOptions options)
     {
         queue = new BatchQueue<TInput, TOutput>(binding, lane, options);
-        Session = binding.Session;
+        target = binding.Target;
         Lane = lane;
         lane.Register(queue);
     }
 
     /// <summary>The session batches run on; it stays open when the batcher is disposed.</summary>
-    public ModelSession Session { get; }
+    /// <exception cref="InvalidOperationException">The batcher runs a remote model, which has no local session (hosting makes such batchers).</exception>
+    public ModelSession Session => target as ModelSession ?? throw ContractBinding.NoSession(target);
 
     /// <summary>The lane whose workers run the batches.</summary>
     public ExecutionLane Lane { get; }

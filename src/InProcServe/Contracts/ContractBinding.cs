@@ -9,20 +9,20 @@ namespace InProcServe;
 internal sealed record BoundTensor(TensorDeclaration Declaration, int ModelIndex, long[] RowDimensions);
 
 /// <summary>
-/// A contract's declared tensors checked against a model's signature. Binding fails with one message that
-/// lists every difference and the model's actual signature.
+/// A contract's declared tensors checked against a model's signature (a local session's, or the metadata of a remote
+/// model). Binding fails with one message that lists every difference and the model's actual signature.
 /// </summary>
 internal sealed class ContractBinding
 {
-    private ContractBinding(ModelSession session, BoundTensor[] inputs, BoundTensor[] outputs, int? fixedBatchSize)
+    private ContractBinding(IBatchTarget target, BoundTensor[] inputs, BoundTensor[] outputs, int? fixedBatchSize)
     {
-        Session = session;
+        Target = target;
         Inputs = inputs;
         Outputs = outputs;
         FixedBatchSize = fixedBatchSize;
     }
 
-    internal ModelSession Session { get; }
+    internal IBatchTarget Target { get; }
 
     internal IReadOnlyList<BoundTensor> Inputs { get; }
 
@@ -32,19 +32,19 @@ internal sealed class ContractBinding
     internal int? FixedBatchSize { get; }
 
     /// <exception cref="InvalidOperationException">The contract does not fit the model; the message lists every difference.</exception>
-    internal static ContractBinding Bind(ModelSession session, string contract, IReadOnlyList<TensorDeclaration> inputs, IReadOnlyList<TensorDeclaration> outputs)
+    internal static ContractBinding Bind(IBatchTarget target, string contract, IReadOnlyList<TensorDeclaration> inputs, IReadOnlyList<TensorDeclaration> outputs)
     {
         var problems = new List<string>();
         var fixedBatch = new HashSet<long>();
-        var boundInputs = BindAll(inputs, session.Inputs, "input", problems, fixedBatch);
-        var boundOutputs = BindAll(outputs, session.Outputs, "output", problems, fixedBatch);
+        var boundInputs = BindAll(inputs, target.Inputs, "input", problems, fixedBatch);
+        var boundOutputs = BindAll(outputs, target.Outputs, "output", problems, fixedBatch);
 
         var filled = boundInputs.Select(b => b.ModelIndex).ToHashSet();
-        for (var i = 0; i < session.Inputs.Count; i++)
+        for (var i = 0; i < target.Inputs.Count; i++)
         {
-            if (!filled.Contains(i) && !inputs.Any(d => d.Name == session.Inputs[i].Name))
+            if (!filled.Contains(i) && !inputs.Any(d => d.Name == target.Inputs[i].Name))
             {
-                problems.Add($"model input {session.Inputs[i]} is filled by no member of the contract; every model input must be.");
+                problems.Add($"model input {target.Inputs[i]} is filled by no member of the contract; every model input must be.");
             }
         }
 
@@ -58,15 +58,19 @@ internal sealed class ContractBinding
         if (problems.Count > 0)
         {
             throw new InvalidOperationException(
-                $"Model '{session.Name}' does not fit the contract {contract}:{Environment.NewLine}" +
+                $"Model '{target.Name}'{target.Origin} does not fit the contract {contract}:{Environment.NewLine}" +
                 string.Concat(problems.Select(p => $"  - {p}{Environment.NewLine}")) +
                 $"The model's signature:{Environment.NewLine}" +
-                $"  inputs:  {string.Join(", ", session.Inputs)}{Environment.NewLine}" +
-                $"  outputs: {string.Join(", ", session.Outputs)}");
+                $"  inputs:  {string.Join(", ", target.Inputs)}{Environment.NewLine}" +
+                $"  outputs: {string.Join(", ", target.Outputs)}");
         }
 
-        return new ContractBinding(session, boundInputs, boundOutputs, fixedBatchSize);
+        return new ContractBinding(target, boundInputs, boundOutputs, fixedBatchSize);
     }
+
+    /// <summary>The error for a runner or batcher of a remote model asked for its local session.</summary>
+    internal static InvalidOperationException NoSession(IBatchTarget target) =>
+        new($"Model '{target.Name}'{target.Origin} runs remotely and has no local ModelSession.");
 
     private static BoundTensor[] BindAll(IReadOnlyList<TensorDeclaration> declarations, IReadOnlyList<TensorInfo> model, string role, List<string> problems, HashSet<long> fixedBatch)
     {

@@ -18,19 +18,20 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
     where TInput : IModelInput<TInput>
     where TOutput : IModelOutput<TOutput>
 {
-    private readonly ModelSession session;
+    private readonly IBatchTarget target;
     private readonly BatchPool pool;
     private volatile bool disposed;
 
     internal ModelRunner(ContractBinding binding, int maxBatchSize)
     {
-        session = binding.Session;
+        target = binding.Target;
         MaxBatchSize = maxBatchSize;
         pool = new BatchPool(() => new BatchBuffers(binding, maxBatchSize));
     }
 
     /// <summary>The session the runner runs; it stays open when the runner is disposed.</summary>
-    public ModelSession Session => session;
+    /// <exception cref="InvalidOperationException">The runner runs a remote model, which has no local session (hosting makes such runners).</exception>
+    public ModelSession Session => target as ModelSession ?? throw ContractBinding.NoSession(target);
 
     /// <summary>The most rows one run takes; longer spans are cut into runs of this size.</summary>
     public int MaxBatchSize { get; }
@@ -180,7 +181,7 @@ public sealed class ModelRunner<TInput, TOutput> : IDisposable
                     }
                 }
 
-                buffers.Run(rows, cancellationToken);
+                await buffers.RunAsync(rows, cancellationToken).ConfigureAwait(false);
                 for (var row = 0; row < rows; row++)
                 {
                     yield return TOutput.ReadRow(row, buffers.Outputs);

@@ -53,9 +53,21 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "Model '{Model}': comparing version {Version}'s response with shadow version {Shadow}'s threw (CompareShadow).")]
     internal static partial void ShadowComparisonFailed(ILogger logger, string model, long version, long shadow, Exception error);
 
-    [LoggerMessage(17, LogLevel.Warning, "Model '{Model}' of the model repository failed to load; it is not ready, and the repository's other models serve.")]
+    [LoggerMessage(21, LogLevel.Warning, "Model '{Model}' of the model repository failed to load; it is not ready, and the repository's other models serve.")]
     internal static partial void RepositoryModelFailed(ILogger logger, string model, Exception error);
 
-    [LoggerMessage(18, LogLevel.Information, "Model '{Model}' left the model repository; it was unloaded once its calls in flight finished.")]
+    [LoggerMessage(22, LogLevel.Information, "Model '{Model}' left the model repository; it was unloaded once its calls in flight finished.")]
     internal static partial void RepositoryModelRemoved(ILogger logger, string model);
+
+    [LoggerMessage(17, LogLevel.Information, "Model '{Model}' runs remotely: {Target}, contract checked against its metadata in {Milliseconds:0.0} ms.")]
+    internal static partial void RemoteModelConnected(ILogger logger, string model, string target, double milliseconds);
+
+    [LoggerMessage(18, LogLevel.Warning, "Model '{Model}': replica {Url} failed its recent calls; calls go to the other replicas for {Seconds:0.#} s before a trial call.")]
+    internal static partial void RemoteReplicaOpened(ILogger logger, string model, string url, double seconds, Exception? error);
+
+    [LoggerMessage(19, LogLevel.Information, "Model '{Model}': replica {Url} answers again and takes calls.")]
+    internal static partial void RemoteReplicaClosed(ILogger logger, string model, string url);
+
+    [LoggerMessage(20, LogLevel.Warning, "Model '{Model}': a call failed on the way and is tried once more, on another replica if there is one: {Error}")]
+    internal static partial void RemoteCallRetried(ILogger logger, string model, string error);
 }

@@ -47,8 +47,8 @@ public abstract class HostedModel : IVersionHost, IObservedModel
     public bool IsOptional { get; private set; }
 
     /// <summary>The primary version's session: its signature and metadata, and untyped runs.</summary>
-    /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
-    public ModelSession Session => Lifecycle.Routing.Primary.Session;
+    /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>, or it runs remotely (<see cref="ModelOptions.Remote"/>) and has no session here.</exception>
+    public ModelSession Session => Lifecycle.Routing.Primary.Session ?? throw ContractBinding.NoSession(Lifecycle.Routing.Primary.Target);
 
     /// <summary>The lane that runs the model's queued batches; untyped batches of the model belong on it too.</summary>
     /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
@@ -155,7 +155,7 @@ public abstract class HostedModel : IVersionHost, IObservedModel
         var served = version is { } number
             ? current.Find(number) ?? throw new KeyNotFoundException($"Model '{Name}' has no version {number}. Versions served: {string.Join(", ", current.Loaded.Select(v => v.Version))}.")
             : current.Primary;
-        return new ModelSignature(Name, served.Version, served.Session.Inputs, served.Session.Outputs);
+        return new ModelSignature(Name, served.Version, served.Target.Inputs, served.Target.Outputs);
     }
 
     /// <summary>
@@ -251,6 +251,10 @@ public abstract class HostedModel : IVersionHost, IObservedModel
     public MonitoringReport? GetMonitoringReport() =>
         monitoring is { } settings && Lifecycle.Current is { } current ? VersionReports.Monitoring(Name, settings, current) : null;
 
+    /// <summary>The primary version's remote model, for the health check; null for a model that runs here.</summary>
+    /// <exception cref="InvalidOperationException">The model is not <see cref="ModelState.Ready"/>.</exception>
+    internal RemoteModel? Remote => Lifecycle.Routing.Primary.Target as RemoteModel;
+
     /// <summary>Loads the model now, unless it is loaded; <see cref="ModelVersions.Load"/>.</summary>
     internal void Load(CancellationToken cancellationToken) => Lifecycle.Load(cancellationToken);
 
@@ -275,6 +279,12 @@ public abstract class HostedModel : IVersionHost, IObservedModel
     /// <param name="cancellationToken">Cancels the warm-up.</param>
     /// <param name="sizes">The warm-up batch sizes, for the log.</param>
     private protected abstract ServingVersion StartVersion(long version, ModelSession session, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken, out string sizes);
+
+    /// <summary>
+    /// Connects to a remote model (<see cref="ModelOptions.Remote"/>), binds its metadata to the contract (which checks
+    /// it) and builds its runner and batcher; nothing is warmed up here, since the server loads and warms the model.
+    /// </summary>
+    private protected abstract ServingVersion StartRemoteVersion(RemoteOptions remote, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken);
 
     VersionPlan IVersionHost.Plan()
     {
@@ -321,6 +331,13 @@ public abstract class HostedModel : IVersionHost, IObservedModel
     ServingVersion IVersionHost.Start(VersionSource source, CancellationToken cancellationToken)
     {
         var current = Options;
+        if (current.Remote is { } remote)
+        {
+            var connected = StartRemoteVersion(remote, Lane, current, cancellationToken);
+            Host.Metrics.ModelLoads.Add(1, ModelTag, new(InProcServeMetrics.ResultTag, "ok"));
+            return connected;
+        }
+
         var clock = Stopwatch.StartNew();
         var sessionOptions = current.Session.Clone();
         sessionOptions.Name = Name;

@@ -36,12 +36,13 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
         // A section names a model: one AddModel added, or one served from configuration alone, validated all the same.
         if (options.Name.Length == 0) options.Name = name;
         var errors = options.ConfigurationErrors;
-        if (section["Path"] is not null || section["Folder"] is not null)
+        if (section["Path"] is not null || section["Folder"] is not null || section.GetSection("Remote").Exists())
         {
-            // A source in configuration replaces the one code set (a definition's default file, FromBytes).
+            // A source in configuration replaces the one code set (a definition's default file, FromBytes, UseRemote).
             options.Path = null;
             options.Folder = null;
             options.ModelBytes = null;
+            if (!section.GetSection("Remote").Exists()) options.Remote = null;
         }
 
         foreach (var setting in section.GetChildren())
@@ -61,7 +62,8 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                 case "session": ReadSession(setting, options.Session, errors); break;
                 case "batching": ReadBatching(setting, options.Batching, errors); break;
                 case "monitoring": ReadMonitoring(setting, options.Monitoring, errors); break;
-                default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, Shadow, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching, Monitoring")); break;
+                case "remote": ReadRemote(setting, options.Remote ??= new RemoteOptions(), errors); break;
+                default: errors.Add(Unknown(setting, "Path, Folder, Versions, Canary, Shadow, WatchForChanges, WatchQuietPeriod, Optional, Lane, WarmUpBatchSizes, Session, Batching, Monitoring, Remote")); break;
             }
         }
     }
@@ -166,6 +168,64 @@ internal sealed partial class ModelConfiguration(IConfiguration? configuration) 
                 default: errors.Add(Unknown(setting, "Enabled, SampleRate, WindowSize, Baseline")); break;
             }
         }
+    }
+
+    /// <summary>
+    /// Reads a remote model's settings over what code set: <c>Url</c> or the list <c>Urls</c> replace the code's URLs (both
+    /// together add up), <c>Headers:&lt;name&gt;</c> add to or replace the code's headers.
+    /// </summary>
+    private static void ReadRemote(IConfigurationSection section, RemoteOptions remote, List<string> errors)
+    {
+        var urls = new List<Uri>();
+        var urlsSet = false;
+        foreach (var setting in section.GetChildren())
+        {
+            switch (setting.Key.ToLowerInvariant())
+            {
+                case "url":
+                    urlsSet = true;
+                    ReadUrl(setting, urls, errors);
+                    break;
+                case "urls":
+                    urlsSet = true;
+                    if (setting.Value is { } list)
+                    {
+                        // One comma-separated value, handy in environment variables.
+                        foreach (var text in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)) AddUrl(setting.Path, text, urls, errors);
+                    }
+                    else
+                    {
+                        foreach (var item in setting.GetChildren()) ReadUrl(item, urls, errors);
+                    }
+
+                    break;
+                case "protocol": Read<RemoteProtocol>(setting, TryEnum, $"one of {string.Join(", ", Enum.GetNames<RemoteProtocol>())}", errors, v => remote.Protocol = v); break;
+                case "modelname": remote.ModelName = setting.Value; break;
+                case "binarytensors": Read<bool>(setting, bool.TryParse, "true or false", errors, v => remote.BinaryTensors = v); break;
+                case "version": remote.Version = setting.Value; break;
+                case "timeout": Read<TimeSpan>(setting, TryTime, "a time span such as 00:00:30", errors, v => remote.Timeout = v); break;
+                case "maxconcurrentbatches": Read<int>(setting, TryInt, "a whole number", errors, v => remote.MaxConcurrentBatches = v); break;
+                case "headers":
+                    foreach (var header in setting.GetChildren())
+                    {
+                        if (header.Value is null) errors.Add($"{header.Path} has no value; a header is one line of text.");
+                        else remote.Headers[header.Key] = header.Value;
+                    }
+
+                    break;
+                default: errors.Add(Unknown(setting, "Url, Urls, Protocol, BinaryTensors, ModelName, Version, Timeout, MaxConcurrentBatches, Headers")); break;
+            }
+        }
+
+        if (urlsSet) remote.Urls = urls;
+    }
+
+    private static void ReadUrl(IConfigurationSection setting, List<Uri> urls, List<string> errors) => AddUrl(setting.Path, setting.Value, urls, errors);
+
+    private static void AddUrl(string path, string? text, List<Uri> urls, List<string> errors)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out var url)) urls.Add(url);
+        else errors.Add($"{path} is '{text}'; it must be an absolute address such as http://server:8000/.");
     }
 
     /// <summary>Reads an array (<c>WarmUpBatchSizes:0</c>, <c>:1</c>, …) or one comma-separated value (<c>"1,8,64"</c>, handy in environment variables).</summary>

@@ -11,7 +11,7 @@ public sealed class ModelOptions
     /// <summary>The model's name (set by the host; the options' name).</summary>
     public string Name { get; internal set; } = "";
 
-    /// <summary>The .onnx file, relative to the current folder or absolute. Default: null. Set one of this, <see cref="Folder"/> or <see cref="ModelBytes"/>.</summary>
+    /// <summary>The .onnx file, relative to the current folder or absolute. Default: null. Set one of this, <see cref="Folder"/>, <see cref="ModelBytes"/> or <see cref="Remote"/>.</summary>
     public string? Path { get; set; }
 
     /// <summary>
@@ -55,6 +55,14 @@ public sealed class ModelOptions
     /// Default: false. Needs a file or folder source.
     /// </summary>
     public bool WatchForChanges { get; set; }
+
+    /// <summary>
+    /// Runs the model on a serving cluster over the Open Inference Protocol instead of loading it here (<c>UseRemote</c> on
+    /// the builder; <c>InProcServe:Models:&lt;Name&gt;:Remote</c> in configuration). Default: null, the model runs in this
+    /// process. A remote model has no <see cref="Path"/>, <see cref="Folder"/> or <see cref="ModelBytes"/>, and ignores
+    /// <see cref="Session"/> and <see cref="WarmUpBatchSizes"/>: the server loads and warms it.
+    /// </summary>
+    public RemoteOptions? Remote { get; set; }
 
     /// <summary>How long watched files must hold still (a copy in progress keeps changing) before a reload. Default: 2 seconds.</summary>
     public TimeSpan WatchQuietPeriod { get; set; } = TimeSpan.FromSeconds(2);
@@ -118,9 +126,17 @@ public sealed class ModelOptions
     {
         errors.AddRange(ConfigurationErrors);
         var sources = new[] { (nameof(Path), Path is not null), (nameof(Folder), Folder is not null), (nameof(ModelBytes), ModelBytes is not null) }.Where(s => s.Item2).Select(s => s.Item1).ToArray();
-        if (sources.Length == 0)
+        if (Remote is not null)
         {
-            errors.Add($"no model source: set InProcServe:Models:{Name}:Path (a file) or :Folder (a version folder) in configuration, or call .FromFile(path), .FromFolder(folder) or .FromBytes(…) on the builder.");
+            var remoteErrors = new List<string>();
+            Remote.AddErrors(remoteErrors);
+            errors.AddRange(remoteErrors.Select(e => $"{nameof(Remote)}.{e}"));
+            if (sources.Length > 0) errors.Add($"{nameof(Remote)} is set and so {(sources.Length == 1 ? "is" : "are")} {string.Join(" and ", sources)}; a remote model runs on its servers and has no local source: set one or the other.");
+            if (WatchForChanges) errors.Add($"{nameof(WatchForChanges)} is on but the model is remote; watching needs {nameof(Path)} or {nameof(Folder)}.");
+        }
+        else if (sources.Length == 0)
+        {
+            errors.Add($"no model source: set InProcServe:Models:{Name}:Path (a file), :Folder (a version folder) or :Remote:Url (a server) in configuration, or call .FromFile(path), .FromFolder(folder), .FromBytes(…) or .UseRemote(url) on the builder.");
         }
         else if (sources.Length > 1)
         {
@@ -176,7 +192,7 @@ public sealed class ModelOptions
             errors.AddRange(monitoringErrors.Select(e => $"{nameof(Monitoring)}.{e}"));
         }
 
-        if (WatchForChanges && ModelBytes is not null) errors.Add($"{nameof(WatchForChanges)} is on but the model comes from bytes; watching needs {nameof(Path)} or {nameof(Folder)}.");
+        if (WatchForChanges && ModelBytes is not null && Remote is null) errors.Add($"{nameof(WatchForChanges)} is on but the model comes from bytes; watching needs {nameof(Path)} or {nameof(Folder)}.");
         if (WatchQuietPeriod <= TimeSpan.Zero) errors.Add($"{nameof(WatchQuietPeriod)} is {WatchQuietPeriod}; it must be positive (default: 2 seconds).");
 
         if (string.IsNullOrWhiteSpace(Lane)) errors.Add($"{nameof(Lane)} is empty; it must name a lane (default: \"{LaneOptions.DefaultLane}\").");

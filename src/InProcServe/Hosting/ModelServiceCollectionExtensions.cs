@@ -88,6 +88,8 @@ public static class ModelServiceCollectionExtensions
         if (services.Any(d => d.ServiceType == typeof(ModelHost))) return;
         services.AddOptions();
         services.AddMetrics();
+        // Remote models call their servers through IHttpClientFactory (a named client each); AddHttpClient is idempotent.
+        services.AddHttpClient();
         services.TryAddSingleton<InProcServeMetrics>(provider => new InProcServeMetrics(provider.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton<LaneRegistry>(provider => new LaneRegistry(provider.GetRequiredService<IOptionsMonitor<LaneOptions>>()));
         services.TryAddSingleton<ModelHost>(provider => new ModelHost(

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace InProcServe;
 
 /// <summary>
@@ -106,6 +108,28 @@ internal sealed class HostedModel<TRequest, TInput, TOutput, TResponse> : Hosted
         {
             batcher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             runner.Dispose();
+            throw;
+        }
+    }
+
+    private protected override ServingVersion StartRemoteVersion(RemoteOptions remote, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken)
+    {
+        var http = Host.Services.GetRequiredService<IHttpClientFactory>().CreateClient(RemoteOptions.HttpClientName(Name));
+        // Loading is synchronous (under the load lock); reading the metadata is its one wait on the network.
+        var model = RemoteModel.ConnectAsync(Name, remote, http, Host.Logger, cancellationToken).GetAwaiter().GetResult();
+        ModelRunner<TInput, TOutput>? runner = null;
+        ModelBatcher<TInput, TOutput>? batcher = null;
+        try
+        {
+            runner = model.CreateRunner<TInput, TOutput>(options.Batching.MaxBatchSize);
+            batcher = model.CreateBatcher<TInput, TOutput>(modelLane, options.Batching);
+            return new ContractVersion<TInput, TOutput>(model.Version, model, modelLane, options.Batching.Clone(), runner, batcher, Host.Metrics, ModelTag, CreateMonitor(options.Monitoring));
+        }
+        catch
+        {
+            batcher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            runner?.Dispose();
+            model.Dispose();
             throw;
         }
     }

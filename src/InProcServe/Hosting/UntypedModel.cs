@@ -29,6 +29,9 @@ internal sealed class UntypedModel(string name, ModelHost host, bool fromReposit
         return new PipelineVersion(version, session, modelLane, options.Batching.Clone(), Host.Metrics, ModelTag);
     }
 
+    private protected override ServingVersion StartRemoteVersion(RemoteOptions remote, ExecutionLane modelLane, ModelOptions options, CancellationToken cancellationToken) =>
+        throw new InvalidOperationException("it runs remotely (Remote) but has no C# contract: a remote model is added with AddModel<T>().UseRemote(…), whose contract its batches are written in.");
+
     /// <summary>The definition of every untyped model: tensors in, outputs out, no services of its own.</summary>
     private sealed class UntypedDefinition : ModelDefinition
     {

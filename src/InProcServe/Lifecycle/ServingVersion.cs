@@ -1,7 +1,7 @@
 namespace InProcServe;
 
 /// <summary>
-/// One loaded version of a hosted model: its session and what serves calls on it. Calls lease it for as long as
+/// One loaded version of a hosted model: its session (for a remote model, the server's model) and what serves calls on it. Calls lease it for as long as
 /// they use it; the routing that publishes it holds one lease of its own. Retiring drops that lease, and once the
 /// calls that still hold one have finished, what serves calls on it (Pipeline/) and its session are released: a swap
 /// never fails a call that already started on the old version.
@@ -13,17 +13,21 @@ internal abstract class ServingVersion
     /// <summary>Leases: the routing's own plus one per call in flight. 0 means retired and drained; it never rises again.</summary>
     private int leases = 1;
 
-    private protected ServingVersion(long version, ModelSession session)
+    private protected ServingVersion(long version, IBatchTarget target)
     {
         Version = version;
-        Session = session;
+        Target = target;
         Tag = new(InProcServeMetrics.VersionTag, version);
     }
 
     /// <summary>The version's number: its folder's number, or the model's own version (<see cref="ModelMetadata.Version"/>) for a file or bytes.</summary>
     internal long Version { get; }
 
-    internal ModelSession Session { get; }
+    /// <summary>What the version's batches run on: its <see cref="ModelSession"/>, or a remote model.</summary>
+    internal IBatchTarget Target { get; }
+
+    /// <summary>The version's session; null for a remote model, which has none here.</summary>
+    internal ModelSession? Session => Target as ModelSession;
 
     /// <summary>The version tag of this version's measurements, boxed once.</summary>
     internal KeyValuePair<string, object?> Tag { get; }
@@ -75,7 +79,8 @@ internal abstract class ServingVersion
         await drained.Task.ConfigureAwait(false);
         await StopQueueAsync().ConfigureAwait(false);
         DisposeRunner();
-        Session.Dispose();
+        // The session, or a remote model's connections.
+        (Target as IDisposable)?.Dispose();
     }
 
     /// <summary>Stops its queues: queued calls fail, running batches finish. Safe to call twice.</summary>

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace InProcServe;
 
 /// <summary>
-/// A loaded version as the call pipeline serves it: its session on the model's lane, where untyped calls run through
+/// A loaded version as the call pipeline serves it: its session (or remote model) on the model's lane, where untyped calls run through
 /// the lane's tensor queue, and the measurements of its batches. A model served from configuration alone, with no
 /// contract, has versions of exactly this kind; a typed model's add the contract's runner and batcher
 /// (<see cref="ContractVersion{TInput, TOutput}"/>).
@@ -13,8 +13,8 @@ internal class PipelineVersion : ServingVersion, IBatchObserver
     private readonly InProcServeMetrics metrics;
     private readonly KeyValuePair<string, object?> modelTag;
 
-    internal PipelineVersion(long version, ModelSession session, ExecutionLane lane, BatchingOptions batching, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
-        : base(version, session)
+    internal PipelineVersion(long version, IBatchTarget target, ExecutionLane lane, BatchingOptions batching, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
+        : base(version, target)
     {
         Lane = lane;
         Batching = batching;
@@ -30,7 +30,7 @@ internal class PipelineVersion : ServingVersion, IBatchObserver
 
     internal override int QueueCapacity => TensorQueue.Capacity;
 
-    internal override int QueueLength => Lane.UntypedQueueOf(Session)?.Length ?? 0;
+    internal override int QueueLength => Session is { } session ? Lane.UntypedQueueOf(session)?.Length ?? 0 : 0;
 
     internal override int MaxBatchSize => Batching.MaxBatchSize;
 
@@ -60,8 +60,8 @@ internal sealed class ContractVersion<TInput, TOutput> : PipelineVersion
     where TInput : IModelInput<TInput>
     where TOutput : IModelOutput<TOutput>
 {
-    internal ContractVersion(long version, ModelSession session, ExecutionLane lane, BatchingOptions batching, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
-        : base(version, session, lane, batching, metrics, modelTag)
+    internal ContractVersion(long version, IBatchTarget target, ExecutionLane lane, BatchingOptions batching, ModelRunner<TInput, TOutput> runner, ModelBatcher<TInput, TOutput> batcher, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag, VersionMonitor<TInput, TOutput>? monitor)
+        : base(version, target, lane, batching, metrics, modelTag)
     {
         Runner = runner;
         Batcher = batcher;

@@ -26,7 +26,7 @@ internal sealed class UntypedCalls(ModelVersions versions, CallRecorder recorder
             RunOutputs outputs;
             try
             {
-                var session = served.Session;
+                var session = served.Session ?? throw ContractBinding.NoSession(served.Target);
                 var names = outputNames is { Count: > 0 } ? outputNames.ToArray() : AllOutputs(session);
                 var serving = (PipelineVersion)served;
                 outputs = await serving.Lane.RunAsync(session, inputs as NamedTensor[] ?? [.. inputs], names, (serving.Batching, serving), cancellationToken).ConfigureAwait(false);

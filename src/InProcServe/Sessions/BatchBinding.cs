@@ -12,7 +12,7 @@ namespace InProcServe;
 /// .NET (0.95× the C API's Run, 0 B a call), ahead of its Run over OrtValues (1.11×, 224 B). Used by one caller at a
 /// time, like the buffers it binds. A binding released after its session is safe: it only drops its values.
 /// </remarks>
-internal sealed unsafe class BatchBinding : IDisposable
+internal sealed unsafe class BatchBinding : IBatchExecutor
 {
     private readonly ModelSession session;
     private readonly (string Name, TensorBuffer Buffer)[] inputs;
@@ -32,11 +32,18 @@ internal sealed unsafe class BatchBinding : IDisposable
     }
 
     /// <summary>Runs the model over the first <paramref name="rows"/> rows.</summary>
-    internal void Run(int rows, CancellationToken cancellationToken) => session.RunBound(For(rows), cancellationToken);
+    public void Run(int rows, CancellationToken cancellationToken) => session.RunBound(For(rows), cancellationToken);
 
     /// <summary>As <see cref="Run(int, CancellationToken)"/> under a lane worker's run options.</summary>
     /// <returns>False when the run was terminated.</returns>
-    internal bool Run(int rows, RunControl control) => session.RunBound(For(rows), control);
+    public bool Run(int rows, RunControl control) => session.RunBound(For(rows), control);
+
+    /// <summary>Runs on the calling thread: ONNX Runtime computes there, so the task is complete when it returns.</summary>
+    public ValueTask RunAsync(int rows, CancellationToken cancellationToken)
+    {
+        Run(rows, cancellationToken);
+        return ValueTask.CompletedTask;
+    }
 
     public void Dispose()
     {

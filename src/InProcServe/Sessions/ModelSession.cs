@@ -17,7 +17,7 @@ namespace InProcServe;
 /// Runs go through ONNX Runtime's official managed API, whose untyped Run allocates its own name and value
 /// arrays (a few hundred bytes); typed runners bind their batch memory once and allocate nothing per run.
 /// </remarks>
-public sealed class ModelSession : IDisposable
+public sealed class ModelSession : IDisposable, IBatchTarget
 {
     /// <summary>Inputs or outputs up to this count are tracked on the stack during a run.</summary>
     private const int StackLimit = 16;
@@ -252,6 +252,14 @@ public sealed class ModelSession : IDisposable
 
     /// <summary>Releases the native session once runs in flight have returned; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose() => guard.Dispose();
+
+    string IBatchTarget.Origin => "";
+
+    /// <summary>Runs compute on the calling thread: a lane worker runs each batch.</summary>
+    int? IBatchTarget.ConcurrentRuns => null;
+
+    IBatchExecutor IBatchTarget.CreateExecutor((string Name, TensorBuffer Buffer)[] inputs, (string Name, TensorBuffer Buffer)[] outputs, int capacity) =>
+        new BatchBinding(this, inputs, outputs, capacity);
 
     /// <summary>An I/O binding of this session, for batch memory bound once (<see cref="BatchBinding"/>).</summary>
     /// <exception cref="ObjectDisposedException">The session was disposed.</exception>

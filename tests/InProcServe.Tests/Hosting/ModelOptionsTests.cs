@@ -111,7 +111,7 @@ public sealed class ModelOptionsTests
               - InProcServe:Models:UnplacedFraud:Batching:MaxBatch is not a setting; the settings here are MaxBatchSize, MaxDelay, QueueCapacity, FullMode, DefaultTimeout, Priority.
               - InProcServe:Models:UnplacedFraud:Batching:MaxDelay is 'soon'; it must be a time span such as 00:00:00.002.
               - InProcServe:Models:UnplacedFraud:WarmUpBatchSizes holds 'x'; it must hold whole numbers.
-              - no model source: set InProcServe:Models:UnplacedFraud:Path (a file) or :Folder (a version folder) in configuration, or call .FromFile(path), .FromFolder(folder) or .FromBytes(…) on the builder.
+              - no model source: set InProcServe:Models:UnplacedFraud:Path (a file), :Folder (a version folder) or :Remote:Url (a server) in configuration, or call .FromFile(path), .FromFolder(folder), .FromBytes(…) or .UseRemote(url) on the builder.
               - Session.IntraOpThreads is -1; it must be 0 (default) or more.
               - Batching.MaxBatchSize is 0; it must be 1 or more.
             """.ReplaceLineEndings(),
