@@ -99,6 +99,7 @@ internal sealed class OpenInferenceGrpcService(OpenInferenceServer server, IServ
             StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable => StatusCode.Unavailable,
             StatusCodes.Status504GatewayTimeout => StatusCode.DeadlineExceeded,
             StatusCodes.Status500InternalServerError => StatusCode.Internal,
+            StatusCodes.Status501NotImplemented => StatusCode.Unimplemented,
             _ => StatusCode.Unknown,
         };
         var trailers = new Metadata();

@@ -45,6 +45,7 @@ internal sealed partial class OpenInferenceServer(IOptions<OpenInferenceOptions>
         ArgumentException e => (400, Clean(e.Message)),
         OnnxRuntimeException { ErrorCode: OnnxRuntimeErrorCode.InvalidArgument } e => (400, $"Model '{model}' refused the inputs: {Clean(e.Message)}"),
         KeyNotFoundException e => (404, e.Message),
+        NotSupportedException e => (501, e.Message),
         QueueFullException e => (429, $"Model '{model}': its queue is full ({e.Capacity} requests waiting, the limit); retry after {Options.RetryAfter.TotalSeconds:0.#} s."),
         TimeoutException or OperationCanceledException => (504, $"Model '{model}' did not answer within the request's deadline; the run was stopped."),
         ObjectDisposedException => (503, $"Model '{model}' is not serving now."),

@@ -136,6 +136,7 @@ public abstract class HostedModel : IVersionHost, IObservedModel
     /// <exception cref="ArgumentException">The inputs don't fit the model: the message names the tensor, what was expected and what came.</exception>
     /// <exception cref="KeyNotFoundException"><paramref name="version"/> is not loaded.</exception>
     /// <exception cref="QueueFullException">The model's untyped queue is full.</exception>
+    /// <exception cref="NotSupportedException">The model runs remotely (<see cref="ModelOptions.Remote"/>): its calls go through its contract.</exception>
     /// <exception cref="InvalidOperationException">The model is not ready (it failed to load, or hasn't loaded yet).</exception>
     /// <exception cref="ObjectDisposedException">The model stopped with its host.</exception>
     public ValueTask<VersionedResponse<RunOutputs>> RunAsync(IReadOnlyList<NamedTensor> inputs, IReadOnlyCollection<string>? outputNames = null, long? version = null, CancellationToken cancellationToken = default)

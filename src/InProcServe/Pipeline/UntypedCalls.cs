@@ -26,7 +26,8 @@ internal sealed class UntypedCalls(ModelVersions versions, CallRecorder recorder
             RunOutputs outputs;
             try
             {
-                var session = served.Session ?? throw ContractBinding.NoSession(served.Target);
+                var session = served.Session ?? throw new NotSupportedException(
+                    $"Model '{served.Target.Name}' runs remotely ({served.Target.Origin}): its calls go through its contract; untyped calls are not forwarded, so call that server directly.");
                 var names = outputNames is { Count: > 0 } ? outputNames.ToArray() : AllOutputs(session);
                 var serving = (PipelineVersion)served;
                 outputs = await serving.Lane.RunAsync(session, inputs as NamedTensor[] ?? [.. inputs], names, (serving.Batching, serving), cancellationToken).ConfigureAwait(false);
