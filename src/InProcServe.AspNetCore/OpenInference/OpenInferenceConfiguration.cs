@@ -34,6 +34,7 @@ internal sealed class OpenInferenceConfiguration(IConfiguration? configuration) 
                     break;
                 case "servetypedmodels": Boolean(setting, v => options.ServeTypedModels = v); break;
                 case "listmodelsinerrors": Boolean(setting, v => options.ListModelsInErrors = v); break;
+                case "repositoryapi": Boolean(setting, v => options.RepositoryApi = v); break;
                 case "servername": options.ServerName = setting.Value ?? ""; break;
                 case "hiddenmodels":
                     // A list ("HiddenModels:0": "a") or one comma-separated value ("HiddenModels": "a,b").
@@ -44,7 +45,7 @@ internal sealed class OpenInferenceConfiguration(IConfiguration? configuration) 
 
                     break;
                 default:
-                    errors.Add($"{setting.Path} is not a setting; the settings are MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes, MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, ServerName, HiddenModels.");
+                    errors.Add($"{setting.Path} is not a setting; the settings are MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes, MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, RepositoryApi, ServerName, HiddenModels.");
                     break;
             }
         }

@@ -93,7 +93,69 @@ public static class OpenInferenceEndpoints
             group.MapPost(path + "/infer", context => Infer(context, Route(context, "name")!, Route(context, "version")));
         }
 
+        if (endpoints.ServiceProvider.GetRequiredService<OpenInferenceServer>().Options.RepositoryApi)
+        {
+            group.MapPost("/repository/index", RepositoryIndex);
+            group.MapPost("/repository/models/{name}/load", context => RepositoryChange(context, Route(context, "name")!, load: true));
+            group.MapPost("/repository/models/{name}/unload", context => RepositoryChange(context, Route(context, "name")!, load: false));
+        }
+
         return group;
+    }
+
+    /// <summary>
+    /// Triton's repository index: each model of the repository, once per loaded version with state READY, or once with
+    /// UNAVAILABLE and the reason (not loaded, or why its load failed).
+    /// </summary>
+    private static Task RepositoryIndex(HttpContext context)
+    {
+        var catalog = context.RequestServices.GetRequiredService<ModelCatalog>();
+        if (catalog.RepositoryPath is null) return Error(context, 400, "There is no model repository: set InProcServe:ModelRepository.");
+        return JsonArray(context, w =>
+        {
+            foreach (var name in catalog.ListRepository())
+            {
+                var model = catalog.TryGetModel(name, out var found) ? found : null;
+                if (model is { State: ModelState.Ready })
+                {
+                    foreach (var version in model.Versions.Order()) Entry(w, name, version.ToString(System.Globalization.CultureInfo.InvariantCulture), "READY", "");
+                }
+                else
+                {
+                    Entry(w, name, "", "UNAVAILABLE", model?.LoadError?.Message ?? "unloaded");
+                }
+            }
+        });
+
+        static void Entry(Utf8JsonWriter w, string name, string version, string state, string reason)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", name);
+            w.WriteString("version", version);
+            w.WriteString("state", state);
+            w.WriteString("reason", reason);
+            w.WriteEndObject();
+        }
+    }
+
+    /// <summary>Triton's repository load (which reloads a served model) and unload: 200 with <c>{}</c>, 404 for no such model, 400 with the cause.</summary>
+    private static async Task RepositoryChange(HttpContext context, string name, bool load)
+    {
+        var catalog = context.RequestServices.GetRequiredService<ModelCatalog>();
+        try
+        {
+            if (load) await catalog.LoadFromRepositoryAsync(name, context.RequestAborted).ConfigureAwait(false);
+            else await catalog.UnloadFromRepositoryAsync(name).ConfigureAwait(false);
+            await Json(context, 200, _ => { }).ConfigureAwait(false);
+        }
+        catch (KeyNotFoundException)
+        {
+            await Error(context, 404, $"The model repository has no model '{OpenInferenceModels.Clip(name)}' to {(load ? "load" : "unload")}.").ConfigureAwait(false);
+        }
+        catch (InvalidOperationException error)
+        {
+            await Error(context, 400, error.Message).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -314,6 +376,16 @@ public static class OpenInferenceEndpoints
     private static Task Error(HttpContext context, InferenceError error) => Error(context, error.StatusCode, error.Message);
 
     private static Task Error(HttpContext context, int status, string message) => Json(context, status, w => w.WriteString("error", message));
+
+    private static async Task JsonArray(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        await using var json = new Utf8JsonWriter(context.Response.BodyWriter, WriterOptions);
+        json.WriteStartArray();
+        write(json);
+        json.WriteEndArray();
+    }
 
     private static async Task Json(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {

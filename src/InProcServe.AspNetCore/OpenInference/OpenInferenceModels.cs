@@ -68,7 +68,7 @@ internal static class OpenInferenceModels
     private static InferenceError NotFound(string message) => new(StatusCodes.Status404NotFound, message);
 
     /// <summary>A name from the request, cut short: a 404 never echoes a long name back.</summary>
-    private static string Clip(string text) => text.Length > 64 ? text[..64] + "…" : text;
+    internal static string Clip(string text) => text.Length > 64 ? text[..64] + "…" : text;
 
     /// <summary>
     /// Every model of the app the protocol serves: those served with no contract (from configuration and the model

@@ -46,6 +46,15 @@ public sealed class OpenInferenceOptions
     /// <summary>Whether a 404 for an unknown model lists the models served. Default: false, so a probe learns nothing of the catalogue.</summary>
     public bool ListModelsInErrors { get; set; }
 
+    /// <summary>
+    /// Whether Triton's model repository extension is served: <c>POST v2/repository/index</c> lists the repository's
+    /// models (<c>InProcServe:ModelRepository</c>) with their state, <c>…/models/{name}/load</c> loads one (or reloads
+    /// it with the versions its folder holds now) and <c>…/models/{name}/unload</c> unloads it. Only the repository's
+    /// models, named by their folder, never a path; the app's own models can't be unloaded. Anyone who reaches the
+    /// endpoints can change what the server serves: put them behind authorization. Default: false.
+    /// </summary>
+    public bool RepositoryApi { get; set; }
+
     /// <summary>The server name in <c>GET /v2</c> and gRPC's ServerMetadata. Default: "inprocserve".</summary>
     public string ServerName { get; set; } = "inprocserve";
 }

@@ -56,7 +56,7 @@ internal static partial class Log
     [LoggerMessage(21, LogLevel.Warning, "Model '{Model}' of the model repository failed to load; it is not ready, and the repository's other models serve.")]
     internal static partial void RepositoryModelFailed(ILogger logger, string model, Exception error);
 
-    [LoggerMessage(22, LogLevel.Information, "Model '{Model}' left the model repository; it was unloaded once its calls in flight finished.")]
+    [LoggerMessage(22, LogLevel.Information, "Model '{Model}' of the model repository is unloaded (its folder left, or an unload asked for it); its calls in flight finish first.")]
     internal static partial void RepositoryModelRemoved(ILogger logger, string model);
 
     [LoggerMessage(17, LogLevel.Information, "Model '{Model}' runs remotely: {Target}, contract checked against its metadata in {Milliseconds:0.0} ms.")]

@@ -73,6 +73,78 @@ public sealed class ModelCatalog : IAsyncDisposable, IDisposable
             $"ask for IModel<{model.RequestType.Name}, {model.ResponseType.Name}>, or add a model of {typeof(TRequest).Name} → {typeof(TResponse).Name} under another name.");
     }
 
+    /// <summary>The model repository's folder (<c>InProcServe:ModelRepository</c>); null without one.</summary>
+    public string? RepositoryPath => Repository?.Path;
+
+    /// <summary>The models the repository holds now: its folders with at least one numbered version, loaded or not.</summary>
+    /// <returns>Their names, in order; empty without a repository.</returns>
+    public IReadOnlyList<string> ListRepository() => Repository?.ModelNames() ?? [];
+
+    /// <summary>
+    /// Loads the repository's model <paramref name="name"/> (Triton's repository "load"): one not served yet joins the
+    /// catalog and loads; one served already reloads, picking up the versions its folder holds now.
+    /// </summary>
+    /// <param name="name">The model's folder in the repository: a name, never a path.</param>
+    /// <param name="cancellationToken">Cancels loading.</param>
+    /// <returns>The model, serving.</returns>
+    /// <exception cref="InvalidOperationException">There is no repository, the model's name is a model of the app's code, or it failed to load (the message says why; it stays in the catalog, not ready).</exception>
+    /// <exception cref="KeyNotFoundException">The repository holds no model folder of that name.</exception>
+    public async Task<HostedModel> LoadFromRepositoryAsync(string name, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var repository = Repository ?? throw new InvalidOperationException("There is no model repository: set InProcServe:ModelRepository.");
+        if (ModelRepository.ModelFolder(repository.Path, name) is null)
+        {
+            throw new KeyNotFoundException($"The model repository holds no model '{name}' (a folder with numbered version folders). It holds: {string.Join(", ", repository.ModelNames().Select(n => $"'{n}'"))}.");
+        }
+
+        HostedModel model;
+        lock (gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            if (byName.TryGetValue(name, out var existing))
+            {
+                model = existing is UntypedModel { FromRepository: true }
+                    ? existing
+                    : throw new InvalidOperationException($"Model '{name}' is a model of the app (AddModel or a configuration section), not of the repository: reload it with ReloadAsync.");
+            }
+            else
+            {
+                model = new UntypedModel(name, host, fromRepository: true);
+                Publish([.. models, model]);
+            }
+        }
+
+        // A model not loaded yet, or one whose load failed, loads as at start; one serving reloads.
+        await model.ReloadAsync(cancellationToken).ConfigureAwait(false);
+        return model;
+    }
+
+    /// <summary>
+    /// Unloads the repository's model <paramref name="name"/> (Triton's repository "unload"): it leaves the catalog at
+    /// once, calls already on it finish, then its versions are released. Its folder stays; loading it again serves it again.
+    /// </summary>
+    /// <param name="name">The model's name.</param>
+    /// <returns>A task that completes once the model's calls finished and its versions were released.</returns>
+    /// <exception cref="KeyNotFoundException">No repository model of that name is served.</exception>
+    /// <exception cref="InvalidOperationException">The model is a model of the app's code or configuration, which stays.</exception>
+    public async Task UnloadFromRepositoryAsync(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        HostedModel model;
+        lock (gate)
+        {
+            if (!byName.TryGetValue(name, out var found)) throw new KeyNotFoundException($"No repository model named '{name}' is served.");
+            model = found is UntypedModel { FromRepository: true }
+                ? found
+                : throw new InvalidOperationException($"Model '{name}' is a model of the app (AddModel or a configuration section), not of the repository; it can't be unloaded.");
+            Publish([.. models.Where(m => m != model)]);
+        }
+
+        Log.RepositoryModelRemoved(host.Logger, name);
+        await model.DisposeAsync().ConfigureAwait(false);
+    }
+
     /// <summary>Stops every model: queued calls fail, running batches finish, sessions are released.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -123,9 +195,7 @@ public sealed class ModelCatalog : IAsyncDisposable, IDisposable
             foreach (var name in present.Where(n => !byName.ContainsKey(n))) added.Add(new UntypedModel(name, host, fromRepository: true));
             removed.AddRange(models.Where(m => m is UntypedModel { FromRepository: true } && !present.Contains(m.Name)));
             if (added.Count == 0 && removed.Count == 0) return;
-            var next = models.Except(removed).Concat(added).ToArray();
-            models = next;
-            byName = next.ToDictionary(m => m.Name, StringComparer.Ordinal);
+            Publish([.. models.Except(removed).Concat(added)]);
         }
 
         foreach (var model in added) LoadRepositoryModel(model);
@@ -148,6 +218,13 @@ public sealed class ModelCatalog : IAsyncDisposable, IDisposable
             // A strict repository fails the start; a model that comes later can only be reported.
             Log.RepositoryModelFailed(host.Logger, model.Name, error);
         }
+    }
+
+    /// <summary>Makes <paramref name="next"/> the catalog's models, in one write each for the list and the index; under <see cref="gate"/>.</summary>
+    private void Publish(HostedModel[] next)
+    {
+        models = next;
+        byName = next.ToDictionary(m => m.Name, StringComparer.Ordinal);
     }
 
     private string Missing(string name) =>
