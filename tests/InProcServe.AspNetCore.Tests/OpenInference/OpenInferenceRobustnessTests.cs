@@ -156,7 +156,7 @@ public sealed class OpenInferenceRobustnessTests
         }));
         Assert.Equal(
             "The Open Inference Protocol's options (InProcServe:OpenInference) are invalid: "
-            + "InProcServe:OpenInference:MaxBody is not a setting; the settings are MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes, MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, ServerName, HiddenModels. "
+            + "InProcServe:OpenInference:MaxBody is not a setting; the settings are MaxRequestBodyBytes, MaxElementsPerRequest, LargeRequestBytes, MaxConcurrentLargeRequests, RetryAfter, ServeTypedModels, ListModelsInErrors, RepositoryApi, ServerName, HiddenModels. "
             + "InProcServe:OpenInference:MaxRequestBodyBytes is 'lots'; it must be a whole number. "
             + "MaxConcurrentLargeRequests is -1; it must be 0 (no large bodies) or more.",
             error.Message);
