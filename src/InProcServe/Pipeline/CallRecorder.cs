@@ -15,9 +15,6 @@ internal sealed class CallRecorder(string model, InProcServeMetrics metrics, Mod
     private readonly string activityName = $"predict {model}";
     private readonly KeyValuePair<string, object?> modelTag = new(InProcServeMetrics.ModelTag, model);
 
-    /// <summary>Whether anything reads what <see cref="Record"/> computes: without a listener a call skips the clock.</summary>
-    internal bool Listening => metrics.RequestDuration.Enabled || metrics.Requests.Enabled || InProcServeMetrics.ActivitySource.HasListeners();
-
     /// <summary>Starts a call's activity when someone listens.</summary>
     internal Activity? StartActivity(string mode)
     {
