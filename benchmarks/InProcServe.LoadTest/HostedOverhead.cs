@@ -18,11 +18,14 @@ internal static class HostedOverhead
         using var lane = new ExecutionLane("bare");
         await using var bare = ModelBatcher.Create<FraudFeatures, FraudProbability>(session, lane, new BatchingOptions { MaxBatchSize = 64, QueueCapacity = 16_384 });
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Services.AddModel<HostedFraud>().FromFile(path).ConfigureBatching(b =>
-        {
-            b.MaxBatchSize = 64;
-            b.QueueCapacity = 16_384;
-        });
+        // The same session and batching options as the bare batcher's: only the hosting differs.
+        builder.Services.AddModel<HostedFraud>().FromFile(path)
+            .ConfigureSession(s => s.IntraOpThreads = 1)
+            .ConfigureBatching(b =>
+            {
+                b.MaxBatchSize = 64;
+                b.QueueCapacity = 16_384;
+            });
         using var host = builder.Build();
         await host.StartAsync();
         var hosted = host.Services.GetRequiredService<IModel<FraudFeatures, FraudProbability>>();
