@@ -319,6 +319,12 @@ public sealed class RemoteModelTests
         Assert.Equal(Floats(reference.Outputs[0])[0], score.Probability, 1e-5f);
         Assert.Equal(ModelState.Ready, client.Services.GetRequiredService<ModelCatalog>()["scoring"].State);
         Assert.Equal("Bearer test", counter.Authorization);
+
+        // Untyped calls are not forwarded: the answer names the server to call instead (/v2 answers it 501).
+        using var tensor = TensorValue.Create(features.ToArray(), [1, 30]);
+        var untyped = await Assert.ThrowsAsync<NotSupportedException>(async () => await client.Services.GetRequiredService<ModelCatalog>()["scoring"].RunAsync([("features", tensor)]));
+        Assert.StartsWith($"Model 'scoring' runs remotely (", untyped.Message);
+        Assert.Contains(server.Address.ToString(), untyped.Message);
     }
 
     [Fact]
