@@ -12,6 +12,7 @@ internal class PipelineVersion : ServingVersion, IBatchObserver
 {
     private readonly InProcServeMetrics metrics;
     private readonly KeyValuePair<string, object?> modelTag;
+    private string[]? outputNames;
 
     internal PipelineVersion(long version, IBatchTarget target, ExecutionLane lane, BatchingOptions batching, InProcServeMetrics metrics, KeyValuePair<string, object?> modelTag)
         : base(version, target)
@@ -27,6 +28,9 @@ internal class PipelineVersion : ServingVersion, IBatchObserver
 
     /// <summary>The model's batching options: untyped calls are joined up to its MaxBatchSize rows, waiting up to its MaxDelay.</summary>
     internal BatchingOptions Batching { get; }
+
+    /// <summary>Every output's name, in the model's order: what an untyped call that names none computes (made once, not per call).</summary>
+    internal string[] OutputNames => outputNames ??= [.. Target.Outputs.Select(o => o.Name)];
 
     internal override int QueueCapacity => TensorQueue.Capacity;
 

@@ -28,8 +28,8 @@ internal sealed class UntypedCalls(ModelVersions versions, CallRecorder recorder
             {
                 var session = served.Session ?? throw new NotSupportedException(
                     $"Model '{served.Target.Name}' runs remotely ({served.Target.Origin}): its calls go through its contract; untyped calls are not forwarded, so call that server directly.");
-                var names = outputNames is { Count: > 0 } ? outputNames.ToArray() : AllOutputs(session);
                 var serving = (PipelineVersion)served;
+                var names = outputNames is { Count: > 0 } ? outputNames as string[] ?? [.. outputNames] : serving.OutputNames;
                 outputs = await serving.Lane.RunAsync(session, inputs as NamedTensor[] ?? [.. inputs], names, (serving.Batching, serving), cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -45,12 +45,5 @@ internal sealed class UntypedCalls(ModelVersions versions, CallRecorder recorder
             recorder.Record(started, CallRecorder.Queued, error, activity, served);
             throw;
         }
-    }
-
-    private static string[] AllOutputs(ModelSession session)
-    {
-        var names = new string[session.Outputs.Count];
-        for (var i = 0; i < names.Length; i++) names[i] = session.Outputs[i].Name;
-        return names;
     }
 }
