@@ -14,7 +14,7 @@ public sealed class OpenInferenceRepositoryTests
     public async Task The_index_lists_each_model_and_load_and_unload_change_what_is_served()
     {
         using var repository = new TemporaryFolder();
-        AddVersion(repository.Path, "sum", 1);
+        TestModels.AddToRepository(repository.Path, "sum", 1, TestModels.Path("multi_io"));
         Directory.CreateDirectory(Path.Combine(repository.Path, "broken", "1"));
         File.WriteAllText(Path.Combine(repository.Path, "broken", "1", "model.onnx"), "not an ONNX model");
         await using var host = await Start(repository.Path, repositoryApi: true);
@@ -24,7 +24,7 @@ public sealed class OpenInferenceRepositoryTests
         Assert.StartsWith("Model 'broken'", index[0].Reason);
 
         // A version added to the folder is served once the model is loaded again.
-        AddVersion(repository.Path, "sum", 2);
+        TestModels.AddToRepository(repository.Path, "sum", 2, TestModels.Path("multi_io"));
         Assert.Equal(200, (int)(await host.Client.PostAsync("/v2/repository/models/sum/load", null)).StatusCode);
         Assert.Equal([("sum", "1"), ("sum", "2")], (await Index(host)).Where(e => e.State == "READY").Select(e => (e.Name, e.Version)));
         using (var answer = await host.Client.PostAsync("/v2/models/sum/versions/2/infer", Json(SumRequest)))
@@ -47,7 +47,7 @@ public sealed class OpenInferenceRepositoryTests
     public async Task Only_the_repositorys_models_named_by_their_folder_can_be_loaded_or_unloaded()
     {
         using var repository = new TemporaryFolder();
-        AddVersion(repository.Path, "sum", 1);
+        TestModels.AddToRepository(repository.Path, "sum", 1, TestModels.Path("multi_io"));
         await using var host = await Start(repository.Path, repositoryApi: true);
 
         var missing = await host.Client.PostAsync("/v2/repository/models/nothing/load", null);
@@ -67,7 +67,7 @@ public sealed class OpenInferenceRepositoryTests
     public async Task The_repository_api_is_off_unless_asked_for()
     {
         using var repository = new TemporaryFolder();
-        AddVersion(repository.Path, "sum", 1);
+        TestModels.AddToRepository(repository.Path, "sum", 1, TestModels.Path("multi_io"));
         await using var host = await Start(repository.Path, repositoryApi: false);
 
         Assert.Equal(404, (int)(await host.Client.PostAsync("/v2/repository/index", null)).StatusCode);
@@ -94,13 +94,6 @@ public sealed class OpenInferenceRepositoryTests
         return entries.EnumerateArray()
             .Select(e => (e.GetProperty("name").GetString()!, e.GetProperty("version").GetString()!, e.GetProperty("state").GetString()!, e.GetProperty("reason").GetString()!))
             .ToList();
-    }
-
-    private static void AddVersion(string repository, string model, int version)
-    {
-        var folder = Path.Combine(repository, model, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(folder);
-        File.Copy(TestModels.Path("multi_io"), Path.Combine(folder, "model.onnx"));
     }
 
     private static StringContent Json(string body) => new(body, System.Text.Encoding.UTF8, "application/json");

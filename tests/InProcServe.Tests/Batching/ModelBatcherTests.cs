@@ -233,7 +233,7 @@ public sealed class ModelBatcherTests
             batcher.PredictAsync(new SlowRow(0, 0.5f, EndlessIterations, written), cancellation.Token).AsTask(),
             batcher.PredictAsync(new SlowRow(1, 0.5f, EndlessIterations, written), cancellation.Token).AsTask(),
         };
-        await WaitUntil(() => written.Count == 2);
+        await Poll.UntilAsync(() => written.Count == 2, TimeSpan.FromSeconds(30), 1);
         await Task.Delay(100);
         await cancellation.CancelAsync();
 
@@ -260,7 +260,7 @@ public sealed class ModelBatcherTests
 
         var canceled = batcher.PredictAsync(new SlowRow(0, 0.5f, BusyIterations, written), cancellation.Token).AsTask();
         var kept = batcher.PredictAsync(new SlowRow(1, 0.25f, BusyIterations, written)).AsTask();
-        await WaitUntil(() => written.Count == 2);
+        await Poll.UntilAsync(() => written.Count == 2, TimeSpan.FromSeconds(30), 1);
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => canceled);
@@ -462,19 +462,9 @@ public sealed class ModelBatcherTests
     {
         var row = new SlowRow(0, 0.5f, iterations, written);
         var busy = (timeout is { } t ? batcher.PredictAsync(row, t, cancellationToken) : batcher.PredictAsync(row, cancellationToken)).AsTask();
-        await WaitUntil(() => !written.IsEmpty);
+        await Poll.UntilAsync(() => !written.IsEmpty, TimeSpan.FromSeconds(30), 1);
         Assert.Equal(0, batcher.QueueLength);
         return busy;
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the condition never came true");
-            await Task.Delay(1);
-        }
     }
 
     /// <summary>tanh applied <paramref name="steps"/> times: slow_rows' output for a row of equal values (numpy's recurrence, in double).</summary>

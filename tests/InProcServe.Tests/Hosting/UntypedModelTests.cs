@@ -87,8 +87,8 @@ public sealed class UntypedModelTests
     public async Task A_repository_serves_every_model_that_loads_and_reports_the_one_that_fails_as_not_ready()
     {
         using var repository = new TemporaryFolder();
-        AddVersion(repository.Path, "sum", 1, TestModels.Path("multi_io"));
-        AddVersion(repository.Path, "fraud", 3, TestModels.Path("fraud"));
+        TestModels.AddToRepository(repository.Path, "sum", 1, TestModels.Path("multi_io"));
+        TestModels.AddToRepository(repository.Path, "fraud", 3, TestModels.Path("fraud"));
         var broken = Path.Combine(repository.Path, "broken", "1");
         Directory.CreateDirectory(broken);
         File.WriteAllText(Path.Combine(broken, VersionFolder.ModelFileName), "not an ONNX model");
@@ -117,7 +117,7 @@ public sealed class UntypedModelTests
     public async Task A_strict_repository_fails_the_start_naming_the_model_that_did_not_load()
     {
         using var repository = new TemporaryFolder();
-        AddVersion(repository.Path, "sum", 1, TestModels.Path("multi_io"));
+        TestModels.AddToRepository(repository.Path, "sum", 1, TestModels.Path("multi_io"));
         Directory.CreateDirectory(Path.Combine(repository.Path, "broken", "1"));
         File.WriteAllText(Path.Combine(repository.Path, "broken", "1", VersionFolder.ModelFileName), "not an ONNX model");
         using var host = TestHost.Builder(("InProcServe:ModelRepository", repository.Path), ("InProcServe:ModelRepositoryStrict", "true")).Build();
@@ -131,19 +131,19 @@ public sealed class UntypedModelTests
     public async Task A_watched_repository_loads_new_models_and_versions_and_unloads_removed_models()
     {
         using var repository = new TemporaryFolder();
-        AddVersion(repository.Path, "sum", 1, TestModels.Path("multi_io"));
+        TestModels.AddToRepository(repository.Path, "sum", 1, TestModels.Path("multi_io"));
         var builder = TestHost.Builder(("InProcServe:ModelRepository", repository.Path), ("InProcServe:ModelRepositoryWatch", "true"));
         using var host = builder.Build();
         await host.StartAsync();
         var catalog = host.Services.GetRequiredService<ModelCatalog>();
         var sum = catalog["sum"];
 
-        AddVersion(repository.Path, "fraud", 3, TestModels.Path("fraud"));
-        await WaitUntil(() => catalog.TryGetModel("fraud", out var model) && model.State == ModelState.Ready);
-        AddVersion(repository.Path, "sum", 2, TestModels.Path("multi_io"));
-        await WaitUntil(() => sum.Versions.SequenceEqual([2L, 1L]));
+        TestModels.AddToRepository(repository.Path, "fraud", 3, TestModels.Path("fraud"));
+        await Poll.UntilAsync(() => catalog.TryGetModel("fraud", out var model) && model.State == ModelState.Ready, TimeSpan.FromSeconds(60), 20);
+        TestModels.AddToRepository(repository.Path, "sum", 2, TestModels.Path("multi_io"));
+        await Poll.UntilAsync(() => sum.Versions.SequenceEqual([2L, 1L]), TimeSpan.FromSeconds(60), 20);
         Directory.Delete(Path.Combine(repository.Path, "fraud"), recursive: true);
-        await WaitUntil(() => !catalog.TryGetModel("fraud", out _));
+        await Poll.UntilAsync(() => !catalog.TryGetModel("fraud", out _), TimeSpan.FromSeconds(60), 20);
 
         var file = TestModels.Reference("multi_io");
         var answer = await AssertAnswers(sum, file.Cases[0], file.Tolerance);
@@ -185,7 +185,7 @@ public sealed class UntypedModelTests
         {
             // Calls answered between reloads: each swap happens under load, with calls on the version that leaves.
             var before = Volatile.Read(ref calls);
-            await WaitUntil(() => Volatile.Read(ref calls) >= before + 8 || !failures.IsEmpty);
+            await Poll.UntilAsync(() => Volatile.Read(ref calls) >= before + 8 || !failures.IsEmpty, TimeSpan.FromSeconds(60), 20);
             await model.ReloadAsync();
         }
 
@@ -252,26 +252,6 @@ public sealed class UntypedModelTests
         finally
         {
             foreach (var input in inputs) input.Value.Dispose();
-        }
-    }
-
-    private static void AddVersion(string repository, string model, int version, string file)
-    {
-        var folder = Path.Combine(repository, model, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        var staging = folder + ".staging";
-        Directory.CreateDirectory(staging);
-        File.Copy(file, Path.Combine(staging, VersionFolder.ModelFileName));
-        // Moved in whole: a watcher never sees a half-copied version.
-        Directory.Move(staging, folder);
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "the condition never came true");
-            await Task.Delay(20);
         }
     }
 }

@@ -28,7 +28,7 @@ public sealed class ModelChangeWatcherTests
             }
         }
 
-        await WaitUntil(() => { lock (seen) return seen.Count > 0; });
+        await Poll.UntilAsync(() => { lock (seen) return seen.Count > 0; }, TimeSpan.FromSeconds(10));
         await Task.Delay(TimeSpan.FromSeconds(3.5)); // longer than a quiet period: a second report would have come
         lock (seen) Assert.Equal([5000L], seen);
     }
@@ -49,16 +49,7 @@ public sealed class ModelChangeWatcherTests
         Directory.CreateDirectory(Path.Combine(folder.Path, "2"));
         File.WriteAllBytes(Path.Combine(folder.Path, "2", "model.onnx"), [2]);
 
-        await WaitUntil(() => Volatile.Read(ref reports) > 0);
+        await Poll.UntilAsync(() => Volatile.Read(ref reports) > 0, TimeSpan.FromSeconds(10));
         Assert.Equal([2L, 1], VersionFolder.Scan(folder.Path, VersionPolicy.LatestN(2)).Select(v => v.Version));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        for (var waited = 0; !condition(); waited++)
-        {
-            Assert.True(waited < 1000, "no change was reported within 10 s");
-            await Task.Delay(10);
-        }
     }
 }

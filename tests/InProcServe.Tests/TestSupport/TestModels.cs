@@ -10,6 +10,19 @@ internal static class TestModels
 
     internal static string Path(string model) => System.IO.Path.Combine(Folder, model + ".onnx");
 
+    /// <summary>
+    /// Copies <paramref name="file"/> into a model repository as <c>&lt;model&gt;/&lt;version&gt;/model.onnx</c>, moved
+    /// in whole so a watcher never sees a half-copied version.
+    /// </summary>
+    internal static void AddToRepository(string repository, string model, long version, string file)
+    {
+        var folder = System.IO.Path.Combine(repository, model, version.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var staging = folder + ".staging";
+        Directory.CreateDirectory(staging);
+        File.Copy(file, System.IO.Path.Combine(staging, VersionFolder.ModelFileName));
+        Directory.Move(staging, folder);
+    }
+
     internal static ReferenceFile Reference(string model)
     {
         using var document = JsonDocument.Parse(File.ReadAllBytes(System.IO.Path.Combine(Folder, model + ".reference.json")));
