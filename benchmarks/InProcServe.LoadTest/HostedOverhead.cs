@@ -11,7 +11,7 @@ namespace InProcServe.LoadTest;
 /// <remarks>Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --hosted --seconds S</c> (S rounds, at least 3).</remarks>
 internal static class HostedOverhead
 {
-    internal static async Task<int> RunAsync(float[][] rows, double seconds)
+    internal static async Task<int> RunAsync(float[][] rows, double seconds, string? only)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "models", "fraud.onnx");
         using var session = ModelSession.Load(path, new ModelSessionOptions { IntraOpThreads = 1 });
@@ -39,6 +39,8 @@ internal static class HostedOverhead
             ("hosted IModel.PredictAsync", input => hosted.PredictAsync(input)),
             ("hosted, cancelable token", input => hosted.PredictAsync(input, token)),
         ];
+        if (only is not null) return await RunOneAsync(paths, rows, seconds, only);
+
         var rounds = Math.Max(3, (int)seconds);
         Console.WriteLine($"hosted vs bare queued calls, fraud MLP, {Environment.ProcessorCount} cores, {rounds} rounds of 1 s each; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         foreach (var concurrency in new[] { 64, 256 })
@@ -65,6 +67,27 @@ internal static class HostedOverhead
         }
 
         await host.StopAsync();
+        return 0;
+    }
+
+    /// <summary>
+    /// One path at one concurrency (<c>--only hosted@256</c>: bare, hosted or cancelable), half a second of warm-up then
+    /// <paramref name="seconds"/> measured: what a profiler attaches to, with nothing else in the trace.
+    /// </summary>
+    private static async Task<int> RunOneAsync((string Name, Func<FraudFeatures, ValueTask<FraudProbability>> Call)[] paths, float[][] rows, double seconds, string only)
+    {
+        string[] names = ["bare", "hosted", "cancelable"];
+        var parts = only.Split('@');
+        var p = Array.IndexOf(names, parts[0]);
+        if (p < 0 || parts.Length != 2 || !int.TryParse(parts[1], out var concurrency) || concurrency < 1)
+        {
+            Console.Error.WriteLine($"--only is '{only}'; it must be PATH@CALLERS, PATH one of {string.Join(", ", names)} (e.g. hosted@256).");
+            return 2;
+        }
+
+        await ClosedLoop.RunAsync(paths[p].Call, rows, concurrency, 0.5);
+        var (rate, perCall) = await ClosedLoop.RunAsync(paths[p].Call, rows, concurrency, seconds);
+        Console.WriteLine($"  {concurrency,3} callers  {paths[p].Name,-32} {rate,10:N0} per s  {perCall,6:0} B per call");
         return 0;
     }
 

@@ -15,7 +15,7 @@ namespace InProcServe.LoadTest;
 /// </summary>
 /// <remarks>
 /// Usage: <c>dotnet run -c Release --project benchmarks/InProcServe.LoadTest -- --seconds S --json FILE</c>.
-/// S is the measured time of each phase (default 3); <c>--monitoring</c> measures prediction monitoring's cost instead (MonitoringOverhead.cs), <c>--hosted</c> hosting's cost for queued calls (HostedOverhead.cs); <c>--max-delay-us D</c> sets the batcher's MaxDelay (default 0), <c>--workers N</c> the lane's workers (default: one per core), <c>--idle-spin-us U</c> the lane's idle spin (default 50). Every result is compared with the raw batch-1 output for
+/// S is the measured time of each phase (default 3); <c>--monitoring</c> measures prediction monitoring's cost instead (MonitoringOverhead.cs), <c>--hosted</c> hosting's cost for queued calls (HostedOverhead.cs; <c>--only bare@256</c> runs one path, bare, hosted or cancelable, at one concurrency for S seconds, to profile it); <c>--max-delay-us D</c> sets the batcher's MaxDelay (default 0), <c>--workers N</c> the lane's workers (default: one per core), <c>--idle-spin-us U</c> the lane's idle spin (default 50). Every result is compared with the raw batch-1 output for
 /// the same row; the run fails (exit code 1) if any differs, so a broken batcher can't report a throughput.
 /// </remarks>
 internal static class Program
@@ -39,6 +39,7 @@ internal static class Program
         string? json = null;
         var monitoring = false;
         var hosted = false;
+        string? only = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -47,11 +48,12 @@ internal static class Program
                 case "--json": json = args[++i]; break;
                 case "--monitoring": monitoring = true; break;
                 case "--hosted": hosted = true; break;
+                case "--only": only = args[++i]; break;
                 case "--max-delay-us": maxDelay = TimeSpan.FromMicroseconds(double.Parse(args[++i], CultureInfo.InvariantCulture)); break;
                 case "--workers": workers = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--idle-spin-us": idleSpin = TimeSpan.FromMicroseconds(double.Parse(args[++i], CultureInfo.InvariantCulture)); break;
                 default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S --json FILE [--max-delay-us D] [--workers N] [--idle-spin-us U] [--monitoring] [--hosted]");
+                    Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: --seconds S --json FILE [--max-delay-us D] [--workers N] [--idle-spin-us U] [--monitoring] [--hosted [--only PATH@CALLERS]]");
                     return 2;
             }
         }
@@ -60,7 +62,7 @@ internal static class Program
         var random = new Random(42);
         rows = Enumerable.Range(0, RowCount).Select(_ => Enumerable.Range(0, RawFraudModel.Features).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray()).ToArray();
         if (monitoring) return await MonitoringOverhead.RunAsync(rows, seconds, json);
-        if (hosted) return await HostedOverhead.RunAsync(rows, seconds);
+        if (hosted) return await HostedOverhead.RunAsync(rows, seconds, only);
 
         using var raw1 = new RawFraudModel(path, 1);
         using var raw64 = new RawFraudModel(path, 64);

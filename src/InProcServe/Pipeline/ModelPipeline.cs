@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
@@ -110,7 +109,7 @@ internal sealed class ModelPipeline<TRequest, TInput, TOutput, TResponse>
     internal async ValueTask RunRowsAsync(ArraySegment<TRequest> requests, TInput[] inputs, TOutput[] outputs, TResponse[] responses, CancellationToken cancellationToken)
     {
         var count = requests.Count;
-        var started = Stopwatch.GetTimestamp();
+        var started = recorder.Timestamp();
         using var activity = recorder.StartActivity(CallRecorder.Bulk);
         ServingVersion? served = null;
         try
@@ -168,7 +167,7 @@ internal sealed class ModelPipeline<TRequest, TInput, TOutput, TResponse>
     {
         var record = context is null;
         var modeName = mode == ModelCallMode.Direct ? CallRecorder.Direct : CallRecorder.Queued;
-        var started = record ? Stopwatch.GetTimestamp() : 0;
+        var started = record ? recorder.Timestamp() : 0;
         using var activity = record ? recorder.StartActivity(modeName) : null;
         ServingVersion? served = null;
         try
@@ -207,7 +206,7 @@ internal sealed class ModelPipeline<TRequest, TInput, TOutput, TResponse>
     private async ValueTask<TResult> ThroughMiddleware<TResult>(TRequest request, ModelCallMode mode, CancellationToken cancellationToken, Func<TResponse, long, TResult> result)
     {
         var modeName = mode == ModelCallMode.Direct ? CallRecorder.Direct : CallRecorder.Queued;
-        var started = Stopwatch.GetTimestamp();
+        var started = recorder.Timestamp();
         using var activity = recorder.StartActivity(modeName);
         var context = new ModelCallContext(name, mode, cancellationToken);
         try

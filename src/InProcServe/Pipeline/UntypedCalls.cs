@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
 namespace InProcServe;
@@ -17,7 +16,7 @@ internal sealed class UntypedCalls(ModelVersions versions, CallRecorder recorder
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<VersionedResponse<RunOutputs>> RunAsync(IReadOnlyList<NamedTensor> inputs, IReadOnlyCollection<string>? outputNames, long? version, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = recorder.Timestamp();
         using var activity = recorder.StartActivity(CallRecorder.Queued);
         ServingVersion? served = null;
         try
