@@ -2,12 +2,13 @@
 // onnxruntime-node (the newest on npm: 1.30.0), one session.run per request, one intra-op thread as InProcServe serves.
 //   POST /fraud/score               the sample's Transaction JSON -> the same 30 features -> fraud.onnx -> {probability, flagged}
 //   POST /v2/models/wide/infer      an Open Inference Protocol JSON request for wide.onnx -> its JSON answer
-// Usage: node server.js PORT MODELS_DIR
+//   POST /v2/models/large/infer     the same for LARGE_ONNX (large_model.py's), when given
+// Usage: node server.js PORT MODELS_DIR [LARGE_ONNX]
 const http = require('node:http');
 const path = require('node:path');
 const ort = require('onnxruntime-node');
 
-const [port, models] = [Number(process.argv[2] ?? 5100), process.argv[3] ?? path.join(__dirname, '..', '..', '..', 'models')];
+const [port, models, large] = [Number(process.argv[2] ?? 5100), process.argv[3] ?? path.join(__dirname, '..', '..', '..', 'models'), process.argv[4]];
 const options = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
 
 // The sample's TransactionFeatures pre-processor (samples/FraudModel/Fraud.cs), line for line.
@@ -48,7 +49,8 @@ function answer(response, status, value) {
 
 (async () => {
   const fraud = await ort.InferenceSession.create(path.join(models, 'fraud.onnx'), options);
-  const wide = await ort.InferenceSession.create(path.join(models, 'wide.onnx'), options);
+  const oip = { wide: await ort.InferenceSession.create(path.join(models, 'wide.onnx'), options) };
+  if (large) oip.large = await ort.InferenceSession.create(large, options);
   http.createServer(async (request, response) => {
     try {
       if (request.method === 'POST' && request.url === '/fraud/score') {
@@ -57,12 +59,13 @@ function answer(response, status, value) {
         const p = out.probability.data[0];
         return answer(response, 200, { probability: p, flagged: p >= 0.5 });
       }
-      if (request.method === 'POST' && request.url === '/v2/models/wide/infer') {
+      const infer = /^\/v2\/models\/(\w+)\/infer$/.exec(request.url);
+      if (request.method === 'POST' && infer && oip[infer[1]]) {
         const req = JSON.parse(await body(request));
         const input = req.inputs[0];
-        const out = await wide.run({ [input.name]: new ort.Tensor('float32', Float32Array.from(input.data), input.shape) });
+        const out = await oip[infer[1]].run({ [input.name]: new ort.Tensor('float32', Float32Array.from(input.data), input.shape) });
         const score = out.score;
-        return answer(response, 200, { model_name: 'wide', outputs: [{ name: 'score', datatype: 'FP32', shape: score.dims, data: Array.from(score.data) }] });
+        return answer(response, 200, { model_name: infer[1], outputs: [{ name: 'score', datatype: 'FP32', shape: score.dims, data: Array.from(score.data) }] });
       }
       answer(response, 404, { error: 'not found' });
     } catch (e) {
