@@ -57,6 +57,36 @@ public sealed class InProcServeMetricsTests
     }
 
     [Fact]
+    public async Task A_call_that_started_before_durations_were_measured_is_counted_but_not_timed()
+    {
+        // Calls read the clock only when durations are measured: one that started unmeasured has no start time, and
+        // must not report the time since the clock's zero once a listener comes.
+        var builder = TestHost.Builder();
+        builder.Services.ConfigureLane("slow", o => o.Workers = 1);
+        builder.Services.AddModel<SlowModel>().UseLane("slow").ConfigureBatching(b => b.MaxBatchSize = 1);
+        using var host = builder.Build();
+        await host.StartAsync();
+        var model = host.Services.GetRequiredService<IModel<SlowRow, SlowResult>>();
+        var written = new ConcurrentQueue<(int Id, int Row)>();
+        using var stop = new CancellationTokenSource();
+        var unmeasured = model.PredictAsync(new SlowRow(0, 0.5f, 2_000_000, written), stop.Token).AsTask();
+        while (written.IsEmpty) await Task.Delay(1);
+
+        using var metrics = new MetricCollector(host.Services);
+        var measured = model.PredictAsync(new SlowRow(1, 0.5f, 1)).AsTask();
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => unmeasured);
+        await measured;
+
+        Assert.Equal(1, metrics.Sum("inprocserve.requests", ("inprocserve.outcome", "canceled")));
+        Assert.Equal(1, metrics.Sum("inprocserve.requests", ("inprocserve.outcome", "ok")));
+        var durations = metrics.Values("inprocserve.request.duration");
+        Assert.Single(durations);
+        Assert.InRange(durations[0], 0, 60);
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task Rejected_calls_are_counted_when_the_queue_is_full()
     {
         var builder = TestHost.Builder();
