@@ -16,6 +16,7 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; r
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+/usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || { echo "Debian's python3-onnx is missing (it builds large.onnx): apt-get install -y python3-onnx"; exit 1; }
 [ -d "$repo/benchmarks/web-peers/node/node_modules/onnxruntime-node" ] || (cd "$repo/benchmarks/web-peers/node" && npm install --no-audit --no-fund --silent)
 
 # A model whose weights outgrow the caches (84 MB; large_model.py, Debian's python3-onnx), with the numpy answer to the
