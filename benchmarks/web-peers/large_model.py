@@ -20,7 +20,7 @@ model = bm.make_model(bm.mlp_graph(layers, "large_mlp", 1024, "score"),
                       "MLP 1024 -> 4096 -> 4096 -> 1 (ReLU, sigmoid head), 84 MB of seeded weights: a model whose "
                       "weights outgrow the CPU's caches, where one row per run reads them all from memory.",
                       model_version=1)
-bm.onnx.checker.check_model(model)
+bm.check(model)  # the committed models' check: the checker, and shape inference agreeing with the declared outputs
 bm.onnx.save(model, os.path.join(out, "large.onnx"))
 
 row = [round(0.001 * ((i * 37) % 997) - 0.5, 3) for i in range(1024)]
